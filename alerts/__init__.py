@@ -1,0 +1,1 @@
+"""Alert channels: read what ``crawler`` stored (the outbox) and tell the SLT."""

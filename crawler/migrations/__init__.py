@@ -1,0 +1,1 @@
+"""Alembic migrations for the schoolwatch schema (run by ``crawler.storage.migrate``)."""

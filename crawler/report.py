@@ -1,0 +1,73 @@
+"""What a person sees on the terminal: scan progress, the scan's outcome, the mentions table."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, TextIO
+
+from crawler.display import clean, table
+from crawler.scan import ScanSummary
+
+
+class ProgressPrinter:
+    """Turns the crawl's events into a line per step, per source (quiet on pages unless slow)."""
+
+    def __init__(self, stream: TextIO, every: float = 2.0) -> None:
+        self.stream = stream
+        self.every = every
+        self.last_progress: dict[str, float] = {}
+        self.live = stream.isatty()
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind, source = event.get("event"), clean(str(event.get("source", "")), 40)
+        if kind == "source_started":
+            self.say(f"▶ {source}: scanning {clean(event.get('url'), 100)}")
+        elif kind == "progress":
+            now = time.monotonic()
+            if now - self.last_progress.get(source, 0.0) >= self.every:
+                self.last_progress[source] = now
+                self.say(f"  {source}: {event.get('pages', 0)} pages fetched so far")
+        elif kind == "mention":
+            label = {"new": "new", "updated": "edited"}.get(str(event.get("change")), "")
+            self.say(f"  + {label} mention on {source}: {clean(event.get('title'), 70) or clean(event.get('url'), 70)}"
+                     f"  [{event.get('tone') or '?'}, {event.get('severity') or '?'}]")
+        elif kind == "problem" and event.get("fatal"):
+            self.say(f"  ✖ {source}: {clean(event.get('reason'), 200)}")
+        elif kind == "source_done":
+            failed = "failed" if event.get("errors") else "done"
+            self.say(f"{'✖' if event.get('errors') else '✔'} {source}: {failed}, {event.get('documents', 0)} documents read, "
+                     f"{event.get('new', 0)} new and {event.get('updated', 0)} edited mentions")
+
+    def say(self, line: str) -> None:
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def print_summary(summary: ScanSummary, stream: TextIO) -> None:
+    stream.write(f"\nScan {summary.scan_run_id} {summary.status}: {summary.sources} sources, "
+                 f"{summary.documents} documents, {summary.mentions_new} new mentions, "
+                 f"{summary.mentions_updated} edited.\n")
+    if summary.errors:
+        stream.write(f"{len(summary.errors)} source(s) could not be scanned (the others were):\n")
+        for error in summary.errors:
+            stream.write(f"  - {clean(error.get('source') or 'scan', 40)}: {clean(error.get('reason'), 300)}\n")
+    if summary.warnings:
+        stream.write(f"{len(summary.warnings)} page(s) inside sources could not be fetched; "
+                     f"see `schoolwatch scan --json` for the list.\n")
+    if summary.log and summary.status != "finished":
+        stream.write(f"Details: {summary.log}\n")
+
+
+def mentions_table(records: list[dict[str, Any]]) -> str:
+    """Severity first, because that is what the SLT must act on."""
+    rows = [[str(r["id"]), r["severity"] or "-", r["tone"] or "-", ", ".join(r["concerns"]) or "-",
+             r["source"], r["title"] or r["url"]] for r in records]
+    out = [table(["id", "severity", "tone", "concerns", "source", "title"], rows, [4, 8, 8, 22, 16, 50])]
+    out.append("\nLinks and evidence:")
+    for record in records:
+        evidence = record.get("evidence") or {}
+        out.append(f"  [{record['id']}] {clean(record['url'], 200)}")
+        out.append(f"       snippet:  {clean(record['snippet'], 200)}")
+        if evidence:
+            out.append(f"       evidence: {evidence['text']}  (WARC: {evidence['warc']})")
+    return "\n".join(out)

@@ -1,0 +1,1 @@
+"""Test helpers shared by every test folder: local servers and the hostile routes."""
