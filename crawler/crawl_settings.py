@@ -40,7 +40,8 @@ def scrapy_settings(config: Config) -> dict[str, Any]:
         "RETRY_TIMES": 1,
         "REDIRECT_MAX_TIMES": 5,
         "COOKIES_ENABLED": False,
-        "TELNETCONSOLE_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,  # no control ports: fetched content is hostile
+        "REMOTE_CONTROL_ENABLED": False,
         # Breadth-first: depth means distance from the start page (see spiders/site.py).
         "DEPTH_PRIORITY": 1,
         "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",

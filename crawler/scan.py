@@ -69,8 +69,16 @@ def run_scan(config: Config, only: list[str] | None = None, on_event: Callable[[
         run_id = run.id
     log_path = config.storage.archive.parent / "logs" / f"scan-{run_id}.log"
     status, crash = "finished", None
+    done: set[str] = set()
+
+    def relay(event: Event) -> None:
+        if event.get("event") == "source_done":
+            done.add(str(event.get("source")))
+        if on_event:
+            on_event(event)
+
     if names:
-        returncode = _run_child(config, names, run_id, log_path, on_event or (lambda _e: None))
+        returncode = _run_child(config, names, run_id, log_path, relay)
         if returncode != 0:
             status = "failed"
             crash = {"source": None, "url": None,
@@ -78,11 +86,14 @@ def run_scan(config: Config, only: list[str] | None = None, on_event: Callable[[
                                 if returncode is None else
                                 f"the crawl process stopped unexpectedly (exit code {returncode}); "
                                 f"what it had stored is kept; details in {log_path}")}
+    unfinished = [{"source": name, "url": config.source(name).url,
+                   "reason": f"the scan of this source did not finish (an internal error); details in {log_path}"}
+                  for name in names if name not in done]
     with sessions.begin() as session:
         run = session.get_one(ScanRun, run_id)
         run.status, run.finished_at = status, utcnow()
-        if crash:
-            run.errors = [*run.errors, crash]
+        if crash or unfinished:
+            run.errors = [*run.errors, *unfinished, *([crash] if crash else [])]
         summary = ScanSummary(scan_run_id=run_id, status=status, sources=len(names), documents=run.documents,
                               mentions_new=run.mentions_new, mentions_updated=run.mentions_updated,
                               errors=list(run.errors), warnings=list(run.warnings),

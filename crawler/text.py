@@ -36,10 +36,18 @@ _DROPPED_RE = re.compile(
 _TAG_RE = re.compile(r"</?([A-Za-z][\w:.-]*)[^>]*>|<[!?][^>]*>")
 
 
+# Marks a block boundary until _tidy turns it into a line break; libxml2 never yields NUL (it
+# reads it as U+FFFD), so it cannot be confused with page text.
+_BREAK = "\x00"
+
+
 def html_to_text(html: str) -> tuple[str, str]:
     """Return ``(title, text)``; never raises, whatever the markup."""
     if not html or html.isspace():
         return "", ""
+    if "<" not in html:
+        # Plain text: its line breaks are the only structure it has.
+        return "", _tidy(_BREAK.join(htmllib.unescape(html.replace(_BREAK, "\ufffd")).splitlines()))
     root_name = _ROOT_NAME.match(html[:4096])
     is_xml = html.lstrip().startswith("<?xml") or (
         root_name is not None and root_name.group(1).lower() in _FEED_ROOTS
@@ -47,22 +55,26 @@ def html_to_text(html: str) -> tuple[str, str]:
     if is_xml and (root_name is None or root_name.group(1).lower() != "html"):
         doc = _parse_xml(html)
         if doc is not None:
-            return _extract(doc, xml=True)
+            return _title(doc, xml=True), _tidy(_walk(doc, xml=True))
     doc = _parse_html(html)
     if doc is None:
         return "", _tidy(_flatten_without_parser(html))
-    return _extract(doc, xml=False)
+    return _title(doc, xml=False), _tidy(_walk(doc, xml=False))
 
 
 def _parse_html(html: str) -> etree._Element | None:
     """Parse with libxml2; None when it gives up (libxml2 silently truncates very deep trees)."""
-    parser = lxml_html.HTMLParser(huge_tree=True)
+    parser = lxml_html.HTMLParser(huge_tree=True, encoding="utf-8")
     try:
         doc = lxml_html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
     except (etree.ParserError, ValueError):
         return None
     if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
         return None
+    # with_tail=False keeps the text that follows a dropped element: it is not part of it.
+    etree.strip_elements(
+        doc, etree.Comment, etree.ProcessingInstruction, *(f"{{*}}{name}" for name in DROPPED), with_tail=False
+    )
     return doc
 
 
@@ -71,80 +83,65 @@ def _parse_xml(text: str) -> etree._Element | None:
         recover=True, resolve_entities=False, no_network=True, huge_tree=True, encoding="utf-8"
     )
     try:
-        return etree.fromstring(text.encode("utf-8", "replace"), parser=parser)
+        doc = etree.fromstring(text.encode("utf-8", "replace"), parser=parser)
     except (etree.XMLSyntaxError, ValueError):
         return None
+    if doc is not None:
+        etree.strip_elements(
+            doc, etree.Comment, etree.ProcessingInstruction, etree.Entity,
+            *(f"{{*}}{name}" for name in DROPPED), with_tail=False,
+        )
+    return doc
 
 
 def _local(tag: str) -> str:
     return tag.rpartition("}")[2].lower()
 
 
-def _extract(root: etree._Element, *, xml: bool) -> tuple[str, str]:
-    etree.strip_elements(root, etree.Comment, etree.ProcessingInstruction, etree.Entity, with_tail=False)
-    title = _title(root, xml=xml)
-    dropped = [el for el in root.iter() if _local(el.tag) in DROPPED or (not xml and el.tag == "head")]
-    for el in dropped:
-        # Keep the tail: it is text that follows the element, not part of it.
-        parent = el.getparent()
-        if parent is None:
-            return title, ""
-        tail = el.tail
-        el.tail = None
-        if tail:
-            previous = el.getprevious()
-            if previous is not None:
-                previous.tail = (previous.tail or "") + tail
-            else:
-                parent.text = (parent.text or "") + tail
-        parent.remove(el)
-
+def _walk(root: etree._Element, *, xml: bool) -> str:
+    """The text in document order, with _BREAK around blocks (head skipped in HTML)."""
     parts: list[str] = []
-    for event, el in etree.iterwalk(root, events=("start", "end")):
-        block = _local(el.tag) not in INLINE
-        if event == "start":
-            if block:
-                parts.append("\n")
-            if el.text:
-                parts.append(_xml_text(el.text) if xml else el.text)
-        else:
-            if block:
-                parts.append("\n")
-            if el.tail and el is not root:
-                parts.append(_xml_text(el.tail) if xml else el.tail)
-    return title, _tidy("".join(parts))
+    walker = etree.iterwalk(root, events=("start", "end"))
+    for event, el in walker:
+        if not xml and el.tag == "head":
+            walker.skip_subtree()
+            continue
+        if _local(el.tag) not in INLINE:
+            parts.append(_BREAK)
+        text = el.text if event == "start" else el.tail
+        if text:
+            parts.append(_escaped_html(text) if xml else text)
+    return "".join(parts)
 
 
-def _xml_text(text: str) -> str:
+def _escaped_html(text: str) -> str:
     """Feeds carry their HTML escaped or in CDATA; read it as HTML rather than as tags."""
-    if _MARKUP_INSIDE.search(text):
-        return "\n" + html_to_text(text)[1] + "\n"
-    return text
+    if not _MARKUP_INSIDE.search(text):
+        return text
+    doc = _parse_html(text)
+    return _BREAK + (_walk(doc, xml=False) if doc is not None else _flatten_without_parser(text)) + _BREAK
 
 
 def _title(root: etree._Element, *, xml: bool) -> str:
-    for el in root.iter():
-        if _local(el.tag) == "title" and (xml or el.getparent() is None or _local(el.getparent().tag) != "svg"):
-            found = _tidy(el.text_content() if hasattr(el, "text_content") else "".join(el.itertext()))
-            if found:
-                return " ".join(found.split())
-    if xml:
-        return ""
-    og = root.xpath('string(//meta[@property="og:title"]/@content)')
-    if og.strip():
-        return " ".join(og.split())
-    h1 = root.find(".//h1")
-    return " ".join(h1.text_content().split()) if h1 is not None else ""
+    """<title>, else og:title, else the first <h1>: what a person would call the page."""
+    candidates = [el for el in root.iter("{*}title") if el is not root][:1]
+    if not xml:
+        candidates += root.xpath('//meta[@property="og:title"]/@content') + root.findall(".//h1")[:1]
+    for candidate in candidates:
+        found = " ".join((candidate if isinstance(candidate, str) else "".join(candidate.itertext())).split())
+        if found:
+            return found
+    return ""
 
 
 def _flatten_without_parser(html: str) -> str:
     """Last resort for documents libxml2 refuses (e.g. nesting thousands deep): strip tags by pattern."""
-    text = _DROPPED_RE.sub("", html)
-    text = _TAG_RE.sub(lambda m: "" if (m.group(1) or "").lower() in INLINE else "\n", text)
-    return htmllib.unescape(text.replace("\x00", "\ufffd"))
+    text = _DROPPED_RE.sub("", html.replace(_BREAK, "\ufffd"))
+    text = _TAG_RE.sub(lambda m: "" if (m.group(1) or "").lower() in INLINE else _BREAK, text)
+    return htmllib.unescape(text)
 
 
 def _tidy(text: str) -> str:
     """One space between words, one line break between blocks, no blank lines."""
-    lines = (" ".join(line.split()) for line in text.splitlines())
+    lines = (" ".join(line.split()) for line in text.split(_BREAK))
     return "\n".join(line for line in lines if line)

@@ -35,13 +35,19 @@ class SourceSpider(scrapy.Spider):
         # The cheap "might this mention the school?" test, handed in by the scan.
         self.wants: Callable[[str], bool] = wants or (lambda _text: True)
 
-    async def start(self) -> AsyncIterator[Request]:
-        yield self.fetch(self.options.url, self.parse_start, start=True)
+    async def start(self) -> AsyncIterator[Any]:
+        try:
+            request = self.fetch(self.options.url, self.parse_start, start=True)
+        except ValueError as exc:  # an address Scrapy cannot even build a request for
+            yield SourceProblem(self.options.name, self.options.url, f"the address cannot be used: {exc}")
+            return
+        yield request
 
     def fetch(self, url: str, callback: Callable[..., Any], start: bool = False, **cb_kwargs: Any) -> Request:
         """A request that reports its failure as a :class:`SourceProblem` instead of a log line."""
+        # The start address is never dropped as a duplicate (so a redirect loop is reported).
         return Request(url, callback=callback, errback=self.failed, cb_kwargs=cb_kwargs,
-                       meta={"start": start})
+                       meta={"start": start}, dont_filter=start)
 
     def parse_start(self, response: Response) -> Iterator[Any]:
         raise NotImplementedError

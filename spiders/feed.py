@@ -17,7 +17,7 @@ import feedparser
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from spiders.base import SourceSpider
+from spiders.base import SourceSpider, is_text_response
 from spiders.failures import describe_failure
 from spiders.items import Document, SourceProblem
 from spiders.options import SourceOptions
@@ -76,7 +76,7 @@ class FeedSpider(SourceSpider):
                 url=link if link.startswith(("http://", "https://")) else f"{response.url}#{entry.get('id') or index}",
                 title=entry.get("title", ""), content=markup, published=entry_published(entry),
                 body=feed_doc.body, headers=feed_doc.headers, encoding="utf-8",
-                fetched_url=response.url, track=False)
+                fetched_url=response.url, track=False, body_is_page=False)
             if self.wants(markup) and link.startswith(("http://", "https://")):
                 yield self.fetch(link, self.entry_page, document=document)
             else:
@@ -86,6 +86,7 @@ class FeedSpider(SourceSpider):
         page = self.page_document(response)
         document.body, document.headers, document.encoding = page.body, page.headers, page.encoding
         document.fetched_url, document.status = page.fetched_url, page.status
+        document.body_is_page = is_text_response(response)
         yield document
 
     def failed(self, failure: Failure) -> Iterator[Any]:

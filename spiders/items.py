@@ -30,6 +30,7 @@ class Document:
     etag: str | None = None
     last_modified: str | None = None
     links: list[str] = field(default_factory=list)
+    body_is_page: bool = True  # False when body is only a feed kept as fallback evidence
     unchanged: bool = False  # 304 Not Modified: nothing new to read, but it is still there
     track: bool = True  # remember validators for conditional GET (pages, not feed entries)
     judge: bool = True  # False: bookkeeping only (the feed document itself)

@@ -69,6 +69,10 @@ class SourceOptions(BaseModel):
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{value!r} is not an http(s) address (it must start with https:// or http://)")
+        try:
+            parts.port
+        except ValueError:
+            raise ValueError(f"{value!r} has a port that is not a number") from None
         return value.strip()
 
     @field_validator("every", mode="before")

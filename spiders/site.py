@@ -28,7 +28,7 @@ class SiteSpider(SourceSpider):
     def __init__(self, *args: Any, max_pages: int = 5000, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         host = urlsplit(self.options.url).hostname or ""
-        self.links = LinkExtractor(allow_domains=[host], unique=True)
+        self.links = LinkExtractor(unique=True)  # same host checked below (allow_domains misses IPs)
         self.host = host
         self.max_pages = max_pages
         self.seen = {self.options.url}

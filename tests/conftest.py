@@ -9,16 +9,12 @@ its request log accumulates; a test asserting on requests clears it first
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-import crawler.demo
 from crawler.demo.server import LocalSite, serve
+from support import DEMO_SITE
 from support.hostile import add_hostile_routes
-
-DEMO_DIR = Path(crawler.demo.__file__).resolve().parent
-DEMO_SITE = DEMO_DIR / "site"
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,6 @@ _SUBSTITUTED = {".html", ".htm", ".xml", ".txt", ".rss", ".atom", ".css", ".json
 _TYPES = {
     ".html": "text/html", ".htm": "text/html", ".txt": "text/plain", ".css": "text/css",
     ".rss": "application/rss+xml", ".atom": "application/atom+xml", ".json": "application/json",
-    ".md": "text/markdown",
 }
 _TEXTUAL = ("text/", "application/xml", "application/rss+xml", "application/atom+xml",
             "application/json")
@@ -91,7 +90,7 @@ class LocalSite:
     def __init__(self, directory: Path | None, port: int = 0) -> None:
         self.directory = directory.resolve() if directory is not None else None
         self.requests: list[Request] = []
-        self.errors: list[BaseException] = []  # exceptions raised by route handlers
+        self.errors: list[BaseException] = []  # raised by routes or by this server, for tests
         self.stopping = threading.Event()
         self._routes: dict[str, Handler] = {}
         self._open: set[socket.socket] = set()

@@ -20,12 +20,20 @@ def decode(body: bytes, encoding: str) -> str:
 
 
 class ExtractStep(Step):
+    """A feed entry is judged on its own text and the article behind it: summaries are short."""
+
     def process(self, document: Document) -> None:
-        raw = document.content if document.content is not None else decode(document.body, document.encoding)
-        if not (self.context.matcher.might_mention(raw) or self.context.matcher.might_mention(document.title)):
+        markups = [m for m in (document.content, decode(document.body, document.encoding)
+                               if document.body_is_page else None) if m is not None]
+        might = self.context.matcher.might_mention
+        if not (might(document.title) or any(might(m) for m in markups)):
             return
-        title, text = html_to_text(raw)
-        document.title = document.title or title
+        texts = []
+        for markup in markups:
+            title, text = html_to_text(markup)
+            document.title = document.title or title
+            texts.append(text)
+        text = "\n\n".join(t for t in texts if t)
         if document.title and not text.startswith(document.title):
             text = f"{document.title}\n\n{text}"
         document.text = text

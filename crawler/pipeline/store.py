@@ -14,9 +14,12 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.http import Response
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
+from twisted.python.failure import Failure
 
 from crawler.evidence import Evidence, capture, text_digest
 from crawler.pipeline.step import Step
@@ -39,6 +42,9 @@ class StoreStep(Step):
         self.oldest_mention: float | None = None
         self.source_id = 0
         self.known_ids: dict[str, int] = {}
+        self.heard_anything = False
+        crawler.signals.connect(self.internal_error, signal=signals.item_error)
+        crawler.signals.connect(self.internal_error, signal=signals.spider_error)
 
     def open_spider(self) -> None:
         options = self.crawler.spider.options  # type: ignore[union-attr]
@@ -50,10 +56,11 @@ class StoreStep(Step):
             source.kind, source.url = options.kind, options.url
             session.flush()
             self.source_id = source.id
-            self.known_ids = dict(session.execute(
-                select(DocumentRow.url, DocumentRow.id).where(DocumentRow.source_id == source.id)).tuples())
+            rows = session.execute(select(DocumentRow.url, DocumentRow.id).where(DocumentRow.source_id == source.id))
+            self.known_ids = {url: row_id for url, row_id in rows}
 
     def process_item(self, item: Any) -> Any:
+        self.heard_anything = True
         if isinstance(item, SourceProblem):
             self.problems.append(item)
             self.context.emit({"event": "problem", "source": item.source, "url": item.url,
@@ -71,7 +78,20 @@ class StoreStep(Step):
                 self.flush()
         return item
 
+    def internal_error(self, failure: Failure, response: Response | None = None, **_: Any) -> None:
+        """A bug of ours (a step or callback raised), not the source's fault: say so, never lose it quietly."""
+        spider = self.crawler.spider
+        url = response.url if response is not None else spider.options.url  # type: ignore[union-attr]
+        self.problems.append(SourceProblem(
+            spider.options.name, url,  # type: ignore[union-attr]
+            f"internal error while processing this page ({failure.type.__name__}: {failure.getErrorMessage()[:200]}); "
+            f"it was not stored: see the scan log", fatal=True))
+
     def close_spider(self) -> None:
+        if not self.heard_anything:  # no page, no error: something dropped the start request silently
+            options = self.crawler.spider.options  # type: ignore[union-attr]
+            self.problems.append(SourceProblem(options.name, options.url,
+                                               "the address gave nothing to read and no error; see the scan log"))
         self.flush()
         self.record_health()
         self.context.emit({"event": "source_done", "source": self.crawler.spider.name,  # type: ignore[union-attr]
@@ -85,16 +105,25 @@ class StoreStep(Step):
             return
         now = utcnow()
         counts: Counter[str] = Counter()
+        events: list[dict[str, Any]] = []
         with self.context.sessions.begin() as session:
             self.store_documents(session, batch, now)
             for document in batch:
                 if document.matches:
-                    counts[self.store_mention(session, document, now)] += 1
+                    change = self.store_mention(session, document, now)
+                    counts[change] += 1
+                    if change != "same":
+                        events.append({"event": "mention", "source": document.source, "change": change,
+                                       "url": document.url, "title": document.title[:300],
+                                       "tone": getattr(document.judgement, "tone", None),
+                                       "severity": getattr(document.judgement, "severity", None)})
             session.execute(update(ScanRun).where(ScanRun.id == self.context.scan_run_id).values(
                 documents=ScanRun.documents + sum(1 for d in batch if d.judge),
                 mentions_new=ScanRun.mentions_new + counts["new"],
                 mentions_updated=ScanRun.mentions_updated + counts["updated"]))
         self.counts.update(counts)
+        for event in events:  # only once committed: a "new mention" shown is a mention stored
+            self.context.emit(event)
 
     def store_documents(self, session: Session, batch: list[Document], now: datetime) -> None:
         """Validators for conditional GET: one bulk insert and one bulk update per batch."""
@@ -119,10 +148,9 @@ class StoreStep(Step):
         if seen_unchanged:
             session.execute(update(Mention).where(Mention.url.in_(seen_unchanged)).values(last_seen=now))
         if inserts:
-            self.known_ids.update(session.execute(
-                select(DocumentRow.url, DocumentRow.id).where(
-                    DocumentRow.source_id == self.source_id,
-                    DocumentRow.url.in_([r["url"] for r in inserts]))).tuples())
+            rows = session.execute(select(DocumentRow.url, DocumentRow.id).where(
+                DocumentRow.source_id == self.source_id, DocumentRow.url.in_([r["url"] for r in inserts])))
+            self.known_ids.update({url: row_id for url, row_id in rows})
 
     def store_mention(self, session: Session, document: Document, now: datetime) -> str:
         """Insert, revise or touch the mention; return "new", "updated" or "same"."""
@@ -157,9 +185,6 @@ class StoreStep(Step):
         kind = f"mention.{change}"
         session.add(Outbox(kind=kind, idempotency_key=f"{kind}:{mention.id}:{revision.id}", mention_id=mention.id,
                            payload=mention_record(mention, self.context.config.storage.archive)))
-        self.context.emit({"event": "mention", "source": self.crawler.spider.name,  # type: ignore[union-attr]
-                           "change": change, "url": document.url, "title": mention.title,
-                           "tone": mention.tone, "severity": mention.severity})
         return change
 
     def record_health(self) -> None:

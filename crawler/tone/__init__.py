@@ -1,24 +1,31 @@
-"""Tone and concern classification. Pure: no I/O beyond reading the shipped model once.
+"""Tone and concern classification. Pure: no I/O beyond reading the shipped model and
+lexicons once per process.
 
-INTERFACE (stub; the implementation is being written, keep these names and signatures):
+    classify(text, focus=(), rules=None) -> Judgement
+    classify_many(texts, rules=None) -> Iterator[Judgement]   # lazy, streaming
 
-    @dataclass(frozen=True)
-    class Judgement:
-        tone: str                  # "positive" | "neutral" | "negative"
-        scores: dict[str, float]   # e.g. {"positive": .1, "neutral": .2, "negative": .7, "offensive": .8, ...}
-        concerns: list[str]        # subset of CONCERNS, in CONCERNS order
-        severity: str              # "urgent" | "high" | "normal" | "low"
-        why: list[str]             # one readable reason per label: trigger words and score
-        def as_dict(self) -> dict  # the JSON object of `schoolwatch classify --json`
-
-    CONCERNS: tuple[str, ...]      # offensive, hate, threat, safeguarding, extremism,
-                                   # allegation, complaint, press, personal_data (+ any extras)
-
-    def classify(text: str, focus: Sequence[tuple[int, int]] = (), rules: SeverityRules | None = None) -> Judgement
-        # focus: character spans of the school's mentions in text; long texts are judged
-        # on the sentences around them and on the whole.
-    def classify_many(texts: Iterable[str], rules: SeverityRules | None = None) -> Iterator[Judgement]
-
-    SeverityRules: a Protocol with list attributes urgent, high, normal and str negative_is
-    (crawler.config.Classify satisfies it; None means the defaults).
+``focus``: character spans of the school's mentions; long texts are judged on the
+sentences around them and on the whole. ``rules``: any object with list attributes
+urgent, high, normal and str negative_is (crawler.config.Classify fits); None means the
+defaults. See docs/tone.md for how it works and how a person overrules a label.
 """
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from crawler.tone.judge import CONCERNS, Judgement, judge
+from crawler.tone.severity import SeverityRules
+
+__all__ = ["CONCERNS", "Judgement", "SeverityRules", "classify", "classify_many"]
+
+
+def classify(text: str, focus: Sequence[tuple[int, int]] = (), rules: SeverityRules | None = None) -> Judgement:
+    """Judge one post. Never raises on odd input: empty or junk text is neutral and low."""
+    return judge(text, focus, rules)
+
+
+def classify_many(texts: Iterable[str], rules: SeverityRules | None = None) -> Iterator[Judgement]:
+    """Judge posts one at a time as they arrive (stdin-sized streams stay in constant memory)."""
+    for text in texts:
+        yield judge(text, (), rules)

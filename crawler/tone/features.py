@@ -8,8 +8,9 @@ model refuses to load (a silent mismatch would degrade every score without an er
 from __future__ import annotations
 
 import re
+import string
 
-FEATURES_VERSION = "tone-features-1"
+FEATURES_VERSION = "tone-features-3"
 
 # Training tweets are mostly American; school posts here are mostly British. Folding the
 # common spellings lets British words reuse weights learnt from American ones.
@@ -28,6 +29,16 @@ BRITISH_TO_AMERICAN = {
     "shambles": "mess", "whilst": "while", "arse": "ass", "arsehole": "asshole",
 }
 
+# Words naming the institution itself. In training tweets they are mostly students dreading
+# school ("exam tomorrow ugh"), so the model would read every post about a school as
+# negative. They carry no tone here: dropped from every feature, in training and inference.
+INSTITUTION_WORDS = frozenset({
+    "school", "schools", "nursery", "nurseries", "academy", "college", "teacher", "teachers",
+    "headteacher", "headteachers", "pupil", "pupils", "student", "students", "class", "classes",
+    "classroom", "lesson", "lessons", "homework", "exam", "exams", "ofsted", "staff", "term",
+    "semester", "uni", "university",
+})
+
 NEGATORS = frozenset({
     "not", "no", "never", "nothing", "nobody", "none", "neither", "nor", "cannot", "without",
     "hardly", "barely",
@@ -39,7 +50,6 @@ _MENTION = re.compile(r"@\w+")
 _APOSTROPHE = re.compile(r"[\u2018\u2019\u02bc`´]")
 _REPEATS = re.compile(r"(.)\1{2,}")  # "soooo" -> "soo": keeps emphasis, shares weights
 _TOKEN = re.compile(r"\w+(?:'\w+)?|[^\w\s]")
-_WORD = re.compile(r"\w")
 _CLAUSE_END = frozenset(".,!?;:")
 _SPELLING = re.compile(r"\b(" + "|".join(sorted(BRITISH_TO_AMERICAN, key=len, reverse=True)) + r")\b")
 
@@ -77,32 +87,41 @@ def negated(toks: list[str]) -> list[bool]:
     return flags
 
 
+def _institutional(word: str) -> bool:
+    word = word.strip(string.punctuation)
+    return (word[:-2] if word.endswith("'s") else word) in INSTITUTION_WORDS
+
+
+def words(text: str) -> list[tuple[str, bool]]:
+    """The tokens that can carry tone, each with whether a negation covers it."""
+    toks = [t for t in tokens(normalise(text)) if not _institutional(t)]
+    return list(zip(toks, negated(toks)))
+
+
 def analyze(text: str) -> list[str]:
-    """All features of one text: word 1-2grams, negated words, char 2-5grams inside words.
+    """All features of one text: words (negated ones as their own features), word pairs,
+    and char 2-5grams of each word not under negation (so "not good" shares nothing with "good").
 
     Word features start with a tab-prefixed tag and char n-grams never contain a tab, so
     the two families cannot collide in one vocabulary.
     """
-    norm = normalise(text)
-    toks = tokens(norm)
-    feats = ["w\t" + t for t in toks]
-    feats += ["b\t" + a + " " + b for a, b in zip(toks, toks[1:])]
-    feats += ["n\t" + t for t, neg in zip(toks, negated(toks)) if neg and _WORD.match(t)]
-    for word in norm.split():
-        feats += char_ngrams(word)
+    toks = words(text)
+    feats = [("n\t" if neg else "w\t") + t for t, neg in toks]
+    feats += ["b\t" + a + " " + b for (a, _), (b, _) in zip(toks, toks[1:])]
+    for tok, neg in toks:
+        if not neg:
+            feats += char_ngrams(tok)
     return feats
 
 
 def char_ngrams(word: str) -> list[str]:
-    """2-5 character n-grams of one space-padded word (sklearn's ``char_wb`` scheme)."""
+    """2-5 character n-grams of one space-padded word (as sklearn's ``char_wb`` pads)."""
     padded = " " + word + " "
     size = len(padded)
     return [padded[i:i + n] for n in range(2, 6) for i in range(size - n + 1)] if size > 2 else []
 
 
 def readable(feature: str) -> str:
-    """How a feature is shown to a person in ``why`` (negated words as "not <word>")."""
+    """How a word feature is shown to a person in ``why`` (negated words as "not <word>")."""
     kind, _, body = feature.partition("\t")
-    if kind == "n":
-        return "not " + body
-    return body if _ else feature.strip()
+    return "not " + body if kind == "n" else body

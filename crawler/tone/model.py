@@ -30,7 +30,8 @@ class Head:
     name: str
     columns: tuple[int, ...]
     labels: tuple[str, ...]  # softmax class names, or the one name of a sigmoid output
-    threshold: float | None  # None: softmax (argmax wins); else sigmoid fires at >= threshold
+    threshold: float | None  # None: softmax (argmax wins); else the macro-F1 (benchmark) threshold
+    alert: float | None  # yes/no heads: the stricter threshold at which a concern is raised
 
 
 class LinearModel:
@@ -48,24 +49,22 @@ class LinearModel:
 
     def vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Sparse TF-IDF row as (indices, values): sublinear tf, smooth idf, l2 norm (sklearn's)."""
-        counts = Counter(i for i in map(self.index.get, analyze(text)) if i is not None)
-        if not counts:
+        index = self.index
+        known = [(index[f], n) for f, n in Counter(analyze(text)).items() if f in index]
+        if not known:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        idx = np.fromiter((i for i, _ in known), dtype=np.int64, count=len(known))
+        tf = np.fromiter((n for _, n in known), dtype=np.float64, count=len(known))
         values = (1.0 + np.log(tf)) * self.idf[idx]
         return idx, values / math.sqrt(float(values @ values))
 
-    def decision(self, text: str) -> np.ndarray:
-        """Raw linear scores for every output column."""
-        idx, values = self.vector(text)
+    def decision(self, vector: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """Raw linear scores of one ``vector`` for every output column."""
+        idx, values = vector
         return values @ self.weights[idx] + self.intercepts
 
-    def probabilities(self, text: str) -> dict[str, float]:
+    def probabilities(self, decision: np.ndarray) -> dict[str, float]:
         """Each head's probabilities by label: softmax for multi-class, sigmoid for yes/no."""
-        return self.probabilities_from(self.decision(text))
-
-    def probabilities_from(self, decision: np.ndarray) -> dict[str, float]:
         out: dict[str, float] = {}
         for head in self.heads.values():
             z = decision[list(head.columns)]
@@ -76,11 +75,23 @@ class LinearModel:
                 out[head.labels[0]] = float(1.0 / (1.0 + np.exp(-z[0])))
         return out
 
-    def contributions(self, text: str, column: int) -> dict[str, float]:
-        """How much each feature present in ``text`` pushed one output column (for ``why``)."""
-        idx, values = self.vector(text)
-        pushes = values * self.weights[idx, column]
-        return {self.vocabulary[i]: float(p) for i, p in zip(idx.tolist(), pushes.tolist())}
+    def column(self, label: str) -> int:
+        """The weight column that speaks for ``label`` (a class or a yes/no head)."""
+        for head in self.heads.values():
+            if label in head.labels:
+                return head.columns[head.labels.index(label)]
+        raise KeyError(label)
+
+    def contributions(self, vector: tuple[np.ndarray, np.ndarray], label: str) -> dict[str, float]:
+        """How far each feature pushed ``label`` up (for a softmax class: relative to its rivals)."""
+        idx, values = vector
+        rows = self.weights[idx]
+        head = next(h for h in self.heads.values() if label in h.labels)
+        weight = rows[:, self.column(label)]
+        if head.threshold is None:
+            weight = weight - rows[:, list(head.columns)].mean(axis=1)
+        pushes = values * weight
+        return {self.vocabulary[i]: p for i, p in zip(idx.tolist(), pushes.tolist())}
 
     def save(self, path: Path) -> None:
         """Write a compressed .npz with fixed zip timestamps (deterministic bytes, no pickles)."""
@@ -101,7 +112,7 @@ class LinearModel:
 
     def _meta_with_heads(self) -> dict:
         heads = [{"name": h.name, "columns": list(h.columns), "labels": list(h.labels),
-                  "threshold": h.threshold} for h in self.heads.values()]
+                  "threshold": h.threshold, "alert": h.alert} for h in self.heads.values()]
         return {**self.meta, "features_version": FEATURES_VERSION, "heads": heads}
 
     @classmethod
@@ -111,7 +122,7 @@ class LinearModel:
             if meta.get("features_version") != FEATURES_VERSION:
                 raise RuntimeError(f"{path} was trained with features {meta.get('features_version')!r}, "
                                    f"code has {FEATURES_VERSION!r}: retrain with python -m crawler.tone.train")
-            heads = [Head(h["name"], tuple(h["columns"]), tuple(h["labels"]), h["threshold"])
+            heads = [Head(h["name"], tuple(h["columns"]), tuple(h["labels"]), h["threshold"], h["alert"])
                      for h in meta.pop("heads")]
             return cls(npz["vocabulary"].tobytes().decode("utf-8").split("\n"), npz["idf"],
                        npz["weights"], npz["intercepts"], heads, meta)

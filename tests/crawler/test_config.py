@@ -133,3 +133,10 @@ def test_unknown_source_flag_is_a_config_error(tmp_path: Path, capsys: pytest.Ca
     path = write(tmp_path, CONTRACT_EXAMPLE)
     assert main(["scan", "--config", str(path), "--source", "nope", "--json"]) == 2
     assert "no source has that name" in capsys.readouterr().err
+
+
+def test_every_shipped_example_config_loads() -> None:
+    examples = sorted((Path(__file__).parents[2] / "config").glob("*.yaml"))
+    assert examples, "config/ should hold at least the school's example"
+    for example in examples:
+        assert load_config(example).sources

@@ -16,7 +16,6 @@ from functools import cache
 
 from crawler.demo.server import LocalSite, Request, Response
 
-SCHOOL = "Bentilee Nursery School"
 HUGE_BYTES = 50 * 1024 * 1024
 GZIP_BOMB_INFLATED = 1024 * 1024 * 1024
 LYING_LENGTH = 100_000  # announced; only LYING_BODY is sent

@@ -13,13 +13,19 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 import zlib
+from collections.abc import Iterator
 from email.utils import formatdate
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
+import feedparser
 import pytest
+import yaml
+from protego import Protego
 
 from crawler.demo.server import LocalSite, Request, Response, serve
-from support import hostile
+from support import DEMO_DIR, DEMO_SITE, hostile
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -37,7 +43,7 @@ def fetch(site: LocalSite, path: str, headers: dict[str, str] | None = None, met
 
 
 @pytest.fixture
-def tiny(tmp_path: Path) -> LocalSite:
+def tiny(tmp_path: Path) -> Iterator[LocalSite]:
     root = tmp_path / "site"
     (root / "news").mkdir(parents=True)
     (root / "index.html").write_text("<a href='{{BASE}}/news/'>news</a>", encoding="utf-8")
@@ -224,8 +230,6 @@ def test_error_statuses(hostile_site: LocalSite, status: int) -> None:
 @pytest.mark.parametrize("target", ["file:///etc/passwd", "http://10.0.0.1/admin", "http://127.0.0.1:1/x",
                                     "gopher://example.invalid/"])
 def test_redirect_to_any_address(hostile_site: LocalSite, target: str) -> None:
-    from urllib.parse import quote
-
     status, headers, _ = fetch(hostile_site, "/redirect-to?url=" + quote(target, safe=""))
     assert (status, headers["Location"]) == (302, target)
     assert fetch(hostile_site, "/redirect-to")[0] == 400
@@ -306,8 +310,6 @@ def test_gzip_bomb_is_a_valid_stream() -> None:
 
 
 def test_hostile_entry_feed(hostile_site: LocalSite) -> None:
-    import feedparser
-
     _, headers, body = fetch(hostile_site, "/feed-with-hostile-entry.rss")
     assert headers["Content-Type"].startswith("application/rss+xml")
     parsed = feedparser.parse(body)
@@ -318,3 +320,55 @@ def test_hostile_entry_feed(hostile_site: LocalSite) -> None:
     assert entry.link == hostile_site.url("/hostile-entry.html")
     status, _, page = fetch(hostile_site, "/hostile-entry.html")
     assert status == 200 and b"&lt;script&gt;alert(1)" in page
+
+
+# --- the bundled demo site agrees with expected.yaml --------------------------------------
+
+def _expected() -> dict[str, Any]:
+    return yaml.safe_load((DEMO_DIR / "expected.yaml").read_text(encoding="utf-8"))
+
+
+def _paths(source: str | None = None) -> set[str]:
+    expected = _expected()
+    return {e["path"] for key in ("mentions", "no_mentions") for e in expected[key]
+            if source is None or e["source"] == source}
+
+
+def test_demo_site_is_small() -> None:
+    assert sum(p.stat().st_size for p in DEMO_SITE.rglob("*") if p.is_file()) < 200 * 1024
+
+
+def test_every_expected_page_is_served(demo_site: LocalSite) -> None:
+    for path in _paths() | {e["path"] for e in _expected()["not_fetched"]}:
+        status, headers, body = fetch(demo_site, path)
+        assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8", path
+        assert b"{{BASE}}" not in body
+
+
+@pytest.mark.parametrize(("feed", "source", "count"), [("/news/feed.xml", "local-news", 8),
+                                                        ("/news/atom.xml", "local-news-atom", 3)])
+def test_demo_feeds_link_to_exactly_the_expected_pages(demo_site: LocalSite, feed: str, source: str,
+                                                       count: int) -> None:
+    parsed = feedparser.parse(fetch(demo_site, feed)[2])
+    assert not parsed.bozo and len(parsed.entries) == count
+    links = {entry.link for entry in parsed.entries}
+    assert links == {demo_site.url(path) for path in _paths(source)}
+
+
+def test_demo_robots_and_sitemap_agree_with_expectations(demo_site: LocalSite) -> None:
+    robots = Protego.parse(fetch(demo_site, "/robots.txt")[2].decode())
+    assert list(robots.sitemaps) == [demo_site.url("/sitemap.xml")]
+    for entry in _expected()["not_fetched"]:
+        assert not robots.can_fetch(demo_site.url(entry["path"]), "schoolwatch")
+    forum = _paths("parents-forum")
+    assert all(robots.can_fetch(demo_site.url(path), "schoolwatch") for path in _paths())
+    sitemap = ET.fromstring(fetch(demo_site, "/sitemap.xml")[2])
+    locs = {loc.text for loc in sitemap.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")}
+    assert locs == {demo_site.url(path) for path in forum}
+
+
+def test_demo_config_names_the_expected_sources() -> None:
+    config = yaml.safe_load((DEMO_DIR / "demo.yaml").read_text(encoding="utf-8"))
+    assert {s["name"] for s in config["sources"]} == {e["source"] for e in _expected()["mentions"]}
+    assert all(s["url"].startswith("{{BASE}}/") and s["allow_private"] for s in config["sources"])
+    assert config["school"]["name"] == _expected()["school"]
