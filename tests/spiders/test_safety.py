@@ -35,3 +35,26 @@ def test_only_http_and_https_are_fetched_even_for_local_sources(url: str) -> Non
 def test_public_addresses_and_local_sources_are_allowed() -> None:
     assert blocked_reason("https://news.example/", ["93.184.216.34", "2606:2800:220:1::1"], False) is None
     assert blocked_reason("http://127.0.0.1:8000/", ["127.0.0.1"], allow_private=True) is None
+
+
+def guard_for(allow_private: bool):
+    from types import SimpleNamespace
+
+    from spiders.safety import AddressGuard
+
+    return AddressGuard(SimpleNamespace(spider=SimpleNamespace(options=SimpleNamespace(allow_private=allow_private))))
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.1/router", "http://localhost:8080/", "http://[::1]/",
+                                 "http://169.254.169.254/latest/meta-data/"])
+def test_the_middleware_refuses_every_request_to_a_private_address(url: str) -> None:
+    """Links and redirect hops are new requests: each passes the guard, whatever made it."""
+    import asyncio
+
+    from scrapy.http import Request
+
+    from spiders.safety import BlockedRequest
+
+    with pytest.raises(BlockedRequest, match="private or local"):
+        asyncio.run(guard_for(False).process_request(Request(url)))
+    assert asyncio.run(guard_for(True).process_request(Request(url))) is None
