@@ -199,11 +199,13 @@ http {{
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"nginx exited: {self.proc.stderr.read().decode(errors='replace')}")
                 time.sleep(0.05)
+        self.stop()
         raise RuntimeError("nginx did not answer")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
 
 
 def start_server(site: Path, tmp: Path) -> tuple[Any, str]:
