@@ -21,6 +21,7 @@ class ProgressPrinter:
     def __call__(self, event: dict[str, Any]) -> None:
         kind, source = event.get("event"), clean(str(event.get("source", "")), 40)
         if kind == "source_started":
+            self.last_progress[source] = time.monotonic()  # a quick source shows no page counts
             self.say(f"▶ {source}: scanning {clean(event.get('url'), 100)}")
         elif kind == "progress":
             now = time.monotonic()
@@ -52,8 +53,12 @@ def print_summary(summary: ScanSummary, stream: TextIO) -> None:
         for error in summary.errors:
             stream.write(f"  - {clean(error.get('source') or 'scan', 40)}: {clean(error.get('reason'), 300)}\n")
     if summary.warnings:
-        stream.write(f"{len(summary.warnings)} page(s) inside sources could not be fetched; "
-                     f"see `schoolwatch scan --json` for the list.\n")
+        stream.write(f"{len(summary.warnings)} page(s) inside sources were not read (the sources were):\n")
+        for warning in summary.warnings[:5]:
+            stream.write(f"  - {clean(warning.get('source'), 40)}: {clean(warning.get('url'), 100)}: "
+                         f"{clean(warning.get('reason'), 200)}\n")
+        if len(summary.warnings) > 5:
+            stream.write("  ... the rest with `schoolwatch scan --json`\n")
     if summary.log and summary.status != "finished":
         stream.write(f"Details: {summary.log}\n")
 
