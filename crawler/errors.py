@@ -2,17 +2,16 @@
 
 The hierarchy::
 
-    SchoolwatchError            base: anything the CLI turns into a readable message
-    ├── ConfigError             the YAML is missing, malformed or invalid (CLI exit 2)
-    ├── SourceError             one source could not be scanned; recorded, the scan goes on
-    │   ├── BlockedURLError     non-http(s) scheme, or a private/loopback address on a
-    │   │                       source not marked ``allow_private``
-    │   └── FeedError           the body is not a feed feedparser can read
-    ├── ScanError               the scan as a whole could not run (crawl process died)
-    └── EvidenceError           an archived file is missing or its hash has changed
+    SchoolwatchError            base: anything the CLI turns into a readable message (exit 1)
+    └── ConfigError             the YAML is missing, malformed or invalid (exit 2)
+
+A source that fails is not an exception here: it is data (``spiders.items.SourceProblem``),
+recorded on the scan run and the source, and the scan goes on. A request refused for
+safety is ``spiders.safety.BlockedRequest``, inside the crawl. Altered evidence is reported
+by ``crawler.evidence.verify`` as a list, not raised.
 
 Library code raises these; only ``crawler.cli`` turns them into messages and exit codes,
-so the core stays usable from the scheduler and the tests without click-style exits.
+so the core stays usable from the scheduler and the tests.
 """
 
 from __future__ import annotations
@@ -30,23 +29,3 @@ class ConfigError(SchoolwatchError):
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"config file {path} is not valid:\n{lines}")
-
-
-class SourceError(SchoolwatchError):
-    """One source failed; the reason is kept on the scan run and shown to the user."""
-
-
-class BlockedURLError(SourceError):
-    """A URL we refuse to fetch, for the safety of the school's network."""
-
-
-class FeedError(SourceError):
-    """A response that should have been a feed but could not be read as one."""
-
-
-class ScanError(SchoolwatchError):
-    """The scan could not run at all (not one source's failure)."""
-
-
-class EvidenceError(SchoolwatchError):
-    """Archived evidence is missing or altered."""

@@ -16,7 +16,6 @@ class ProgressPrinter:
         self.stream = stream
         self.every = every
         self.last_progress: dict[str, float] = {}
-        self.live = stream.isatty()
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind, source = event.get("event"), clean(str(event.get("source", "")), 40)
