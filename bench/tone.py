@@ -24,6 +24,7 @@ from crawler.tone import classify_many
 from crawler.tone.metrics import macro_f1, macro_recall
 from crawler.tone.model import MODEL_PATH, shipped
 from crawler.tone.train import DEFAULT_DATA, REPO_ROOT
+from crawler.tone.wordvectors import VECTORS_PATH
 
 TONES = ("negative", "neutral", "positive")  # TweetEval label order 0, 1, 2
 ANCHORS = {  # held-back test splits, from the TweetEval paper and leaderboard
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         "long_posts": long_post_speed(args.data),
         "anchors_test_split": ANCHORS,
         "model_sha256": hashlib.sha256(MODEL_PATH.read_bytes()).hexdigest(),
+        "model_bytes": {path.name: path.stat().st_size for path in (MODEL_PATH, VECTORS_PATH) if path.is_file()},
         "machine": {"python": platform.python_version(), "processor": platform.machine()},
     }
     for name, value in {**result["model"], **result["product"]}.items():

@@ -3,11 +3,15 @@
 For every captured mention we keep three files, named by the SHA-256 of their content:
 the raw response body, the extracted text we judged, and a WARC record (warcio) holding
 the response with its HTTP headers, the format web archives and courts already know.
+Beside them, by the same rule, a full-page screenshot of each alerted mention
+(``crawler/screenshots.py``) and each printed Online Incident Record (``alerts/incident.py``).
 The hashes are written to the database at capture; ``schoolwatch verify`` re-hashes the
 files and reports any that are missing or changed.
 
 Files are written before the database row (atomically, via a temporary name), so a crash
-can leave an unreferenced file but never a row pointing at nothing.
+can leave an unreferenced file but never a row pointing at nothing. A file already there is
+shared (the same bytes, the same name) and its modification time is renewed, which tells
+``schoolwatch purge`` that a new row may be about to point at it.
 """
 
 from __future__ import annotations
@@ -53,18 +57,52 @@ def text_digest(text: str) -> str:
     return sha256_hex(text.encode("utf-8"))
 
 
+def archive_name(digest: str, suffix: str) -> str:
+    """Where a file with this SHA-256 lives, relative to the archive folder."""
+    return f"{digest[:2]}/{digest}{suffix}"
+
+
 def _store(archive: Path, digest: str, suffix: str, data: bytes) -> str:
-    relative = f"{digest[:2]}/{digest}{suffix}"
+    relative = archive_name(digest, suffix)
     target = archive / relative
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
+    if _reuse(target):
+        return relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, target)
     return relative
+
+
+def _reuse(target: Path) -> bool:
+    """True when the file is there already: renew its time, so a purge running now leaves it alone."""
+    try:
+        os.utime(target)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def store_file(archive: Path, source: Path, suffix: str) -> tuple[str, str]:
+    """Move a finished file (a screenshot, a PDF) into the archive under its SHA-256.
+
+    ``source`` should be on the archive's file system (a temporary name inside it), so the
+    move is one atomic rename. Returns the relative name and the digest.
+    """
+    digest = file_sha256(source)
+    relative = archive_name(digest, suffix)
+    target = archive / relative
+    if _reuse(target):
+        source.unlink(missing_ok=True)
+        return relative, digest
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(source, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(source, target)
+    return relative, digest
 
 
 def warc_record(document: Document, captured_at: datetime) -> bytes:
@@ -108,7 +146,7 @@ def verify(archive: Path, expected: Iterable[tuple[str, str]]) -> tuple[int, lis
         checked += 1
         path = archive / relative
         try:
-            found = _hash_file(path)
+            found = file_sha256(path)
         except FileNotFoundError:
             bad.append(Tampered(relative, "missing"))
             continue
@@ -117,7 +155,8 @@ def verify(archive: Path, expected: Iterable[tuple[str, str]]) -> tuple[int, lis
     return checked, bad
 
 
-def _hash_file(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in blocks (screenshots and PDFs may be large)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -1,7 +1,9 @@
 """A stored mention as one JSON object: the shape of ``mentions --json`` and of outbox payloads.
 
 Keep these keys: they are a contract others test against (id, source, url, title, snippet,
-matched, published, first_seen, last_seen, tone, concerns, severity, evidence).
+matched, published, first_seen, last_seen, tone, concerns, severity, evidence); ``evidence``
+gains ``screenshot`` and ``screenshot_sha256`` once a screenshot was taken, and ``author`` is
+who posted it when the source shows that (else None).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ def mention_record(mention: Mention, archive: Path) -> dict[str, Any]:
             "warc": str(archive / latest.warc_path),
             "sha256": latest.raw_sha256,
         }
+        if latest.screenshot_path:  # taken after the scan; the alert attaches it
+            evidence["screenshot"] = str(archive / latest.screenshot_path)
+            evidence["screenshot_sha256"] = latest.screenshot_sha256
     return {
         "id": mention.id,
         "source": mention.source.name,
@@ -35,6 +40,7 @@ def mention_record(mention: Mention, archive: Path) -> dict[str, Any]:
         "snippet": mention.snippet,
         "matched": list(mention.matched),
         "published": iso(mention.published),
+        "author": mention.author,
         "first_seen": iso(mention.first_seen),
         "last_seen": iso(mention.last_seen),
         "tone": mention.tone,

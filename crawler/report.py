@@ -33,10 +33,17 @@ class ProgressPrinter:
                      f"  [{event.get('tone') or '?'}, {event.get('severity') or '?'}]")
         elif kind == "problem" and event.get("fatal"):
             self.say(f"  ✖ {source}: {clean(event.get('reason'), 200)}")
+        elif kind == "skipped":
+            self.say(f"⏭ {source}: skipped: {clean(event.get('reason'), 100)}")
+        elif kind == "source_stopped":
+            self.say(f"■ {source}: stopped before it finished; what it had found is kept")
         elif kind == "source_done":
             failed = "failed" if event.get("errors") else "done"
             self.say(f"{'✖' if event.get('errors') else '✔'} {source}: {failed}, {event.get('documents', 0)} documents read, "
                      f"{event.get('new', 0)} new and {event.get('updated', 0)} edited mentions")
+        elif kind == "screenshot":
+            what = f"taken in {event.get('seconds', 0):.1f} s" if event.get("ok") else clean(event.get("reason"), 150)
+            self.say(f"  screenshot of {clean(event.get('url'), 80)}: {what}")
 
     def say(self, line: str) -> None:
         self.stream.write(line + "\n")
@@ -47,6 +54,8 @@ def print_summary(summary: ScanSummary, stream: TextIO) -> None:
     stream.write(f"\nScan {summary.scan_run_id} {summary.status}: {summary.sources} sources, "
                  f"{summary.documents} documents, {summary.mentions_new} new mentions, "
                  f"{summary.mentions_updated} edited.\n")
+    for item in summary.skipped:
+        stream.write(f"Skipped {clean(item.get('source'), 40)}: {clean(item.get('reason'), 100)}.\n")
     if summary.errors:
         stream.write(f"{len(summary.errors)} source(s) could not be scanned (the others were):\n")
         for error in summary.errors:
@@ -58,6 +67,15 @@ def print_summary(summary: ScanSummary, stream: TextIO) -> None:
                          f"{clean(warning.get('reason'), 200)}\n")
         if len(summary.warnings) > 5:
             stream.write("  ... the rest with `schoolwatch scan --json`\n")
+    shots = summary.screenshots
+    if shots is not None and shots.wanted:
+        if shots.off and not shots.on_purpose:
+            stream.write(f"Screenshots are off: {clean(shots.off, 300)}. The mentions and their other evidence "
+                         "are kept.\n")
+        elif shots.taken or shots.failed:
+            stream.write(f"Screenshots: {shots.taken} of the {shots.wanted} alerted mentions"
+                         + (f"; {len(shots.failed)} could not be taken (the reason is on each mention)"
+                            if shots.failed else "") + ".\n")
     if summary.log and summary.status != "finished":
         stream.write(f"Details: {summary.log}\n")
 
@@ -74,4 +92,6 @@ def mentions_table(records: list[dict[str, Any]]) -> str:
         out.append(f"       snippet:  {clean(record['snippet'], 200)}")
         if evidence:
             out.append(f"       evidence: {evidence['text']}  (WARC: {evidence['warc']})")
+            if evidence.get("screenshot"):
+                out.append(f"       screenshot: {evidence['screenshot']}")
     return "\n".join(out)

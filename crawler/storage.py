@@ -11,6 +11,8 @@ alerted without being stored.
 
 from __future__ import annotations
 
+import os
+from collections import OrderedDict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,7 @@ class Source(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     error_since: Mapped[datetime | None]
     failures: Mapped[int] = mapped_column(Integer, default=0)  # consecutive failed scans
+    next_scan_at: Mapped[datetime | None]  # when the running service will scan it next (None: not scheduled)
 
 
 class ScanRun(Base):
@@ -107,6 +110,7 @@ class Mention(Base):
     snippet: Mapped[str] = mapped_column(Text, default="")
     matched: Mapped[list[Any]] = mapped_column(default=list)
     published: Mapped[datetime | None]
+    author: Mapped[str | None] = mapped_column(Text)  # who posted it, when the source shows that publicly
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
     text_sha256: Mapped[str] = mapped_column(String(64))  # what dedupe compares
@@ -136,24 +140,116 @@ class Revision(Base):
     raw_path: Mapped[str] = mapped_column(Text)  # relative to the archive folder
     text_path: Mapped[str] = mapped_column(Text)
     warc_path: Mapped[str] = mapped_column(Text)
+    # A full-page PNG taken after the scan (crawler/screenshots.py); the one column it may
+    # be filled in later. The note says why there is none, or what the picture does not show.
+    screenshot_path: Mapped[str | None] = mapped_column(Text)
+    screenshot_sha256: Mapped[str | None] = mapped_column(String(64))
+    screenshot_note: Mapped[str | None] = mapped_column(Text)
     mention: Mapped[Mention] = relationship(back_populates="revisions")
 
 
 class Outbox(Base):
-    """Alerts waiting to be sent. Written with the mention; read and sent by ``alerts/``."""
+    """Events that may need an alert. Written with the mention; routed to channels by ``alerts/``.
+
+    ``status`` is ``pending`` until the relay has turned the event into :class:`Delivery`
+    rows (one per channel) and opened its case, then ``routed``. The other columns are
+    kept from the first schema and unused: per-channel state lives on the deliveries.
+    """
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    kind: Mapped[str] = mapped_column(String(50))  # mention.new | mention.updated | ...
+    kind: Mapped[str] = mapped_column(String(50))  # mention.new | mention.updated | source.failing | ...
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id"))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|sent|dead
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending|routed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
+
+
+class Delivery(Base):
+    """One event on one channel: sent at least once, never twice on purpose (the key is unique)."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(30))
+    idempotency_key: Mapped[str] = mapped_column(String(250), unique=True)  # outbox key + channel
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime | None]
+    rate_limited: Mapped[bool] = mapped_column(default=False)  # next_attempt_at is the service's Retry-After
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    receipt: Mapped[dict[str, Any]] = mapped_column(default=dict)  # message id, Slack ts, rolled-up into
+    event: Mapped[Outbox] = relationship(lazy="joined")
+
+
+class Case(Base):
+    """An alerted mention the SLT must respond to by ``due``. Its id is the mention's id."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(ForeignKey("mentions.id"), primary_key=True, autoincrement=False)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due: Mapped[datetime]
+    severity: Mapped[str] = mapped_column(String(20))  # the highest severity alerted so far
+    channels: Mapped[list[Any]] = mapped_column(default=list)  # where reminders go
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open|acknowledged|responded|closed
+    reminded_at: Mapped[datetime | None]
+    overdue_reminded_at: Mapped[datetime | None]
+    responded_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    mention: Mapped[Mention] = relationship(lazy="joined")
+    history: Mapped[list["CaseEvent"]] = relationship(order_by="CaseEvent.id", lazy="selectin",
+                                                      cascade="all, delete-orphan")
+
+
+class CaseEvent(Base):
+    """Who did what to a case and when: the record an inspector or a court may ask for."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(String(30))  # opened|alerted|acknowledged|responded|closed|...
+    by: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class IncidentRecord(Base):
+    """An Online Incident Record printed to PDF (``schoolwatch incident``), kept in the archive and hashed."""
+
+    __tablename__ = "incident_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    path: Mapped[str] = mapped_column(Text)  # relative to the archive folder
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class Lease(Base):
+    """A lock that expires: one delivery run (or one scan of a source) at a time, across processes."""
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]
+
+
+class ServiceState(Base):
+    """The always-on service as other processes see it: when it started and last said it was alive."""
+
+    __tablename__ = "service_state"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)  # "scheduler"
+    holder: Mapped[str] = mapped_column(String(200))  # host:pid:nonce of the process
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    stopped_at: Mapped[datetime | None]  # set when it stopped cleanly
+    info: Mapped[dict[str, Any]] = mapped_column(default=dict)  # config file, clocks, counters, next digest
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -187,8 +283,37 @@ def migrate(engine: Engine) -> None:
         command.upgrade(alembic_cfg, "head")
 
 
+_OPEN: OrderedDict[str, tuple[int | None, sessionmaker]] = OrderedDict()
+KEEP_OPEN = 16  # databases one process keeps engines for (the service uses one; tests use many)
+
+
+def _file_identity(url: str) -> int | None:
+    """The SQLite file's inode, so a database deleted and made again is opened afresh."""
+    if not url.startswith("sqlite:///") or ":memory:" in url:
+        return None
+    try:
+        return os.stat(url[len("sqlite:///"):]).st_ino
+    except OSError:
+        return -1
+
+
 def open_database(url: str) -> sessionmaker:
-    """Open (and if needed create or upgrade) the database; return a session factory."""
+    """Open (and if needed create or upgrade) the database; return a session factory.
+
+    Engines are kept per process, so the service's minute jobs reuse connections and
+    SQLAlchemy's compiled statements instead of paying for them on every call.
+    """
+    identity = _file_identity(url)
+    cached = _OPEN.get(url)
+    if cached is not None and cached[0] == identity and identity != -1:
+        _OPEN.move_to_end(url)
+        return cached[1]
+    if cached is not None:
+        cached[1].kw["bind"].dispose()
     engine = make_engine(url)
     migrate(engine)
-    return sessionmaker(engine, expire_on_commit=False)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    _OPEN[url] = (_file_identity(url), sessions)
+    while len(_OPEN) > KEEP_OPEN:
+        _OPEN.popitem(last=False)[1][1].kw["bind"].dispose()
+    return sessions

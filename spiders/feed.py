@@ -11,7 +11,7 @@ import io
 from calendar import timegm
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 import feedparser
 from scrapy.http import Response
@@ -25,6 +25,13 @@ from spiders.options import SourceOptions
 
 class FeedSource(SourceOptions, kind="feed"):
     spider = "spiders.feed.FeedSpider"
+    summary = "an RSS or Atom feed (a local paper, a blog, a forum's feed, a Mastodon account's @name.rss)"
+    example = """\
+- name: local-news
+  kind: feed
+  url: https://www.stokesentinel.example/news/rss.xml
+  every: 30m
+"""
 
 
 def parse_feed(body: bytes, url: str, content_type: str = "") -> feedparser.FeedParserDict:
@@ -54,6 +61,20 @@ def entry_published(entry: Any) -> datetime | None:
 
 
 class FeedSpider(SourceSpider):
+    # Fetch the page of an entry that may mention the school, for evidence. Kinds whose links
+    # lead to a redirect or script page rather than the article (Google News, YouTube) say no.
+    fetch_pages: ClassVar[bool] = True
+
+    def entry_link(self, entry: Any) -> str:
+        """The entry's address (kinds that wrap links in a redirect unwrap them here)."""
+        return entry.get("link") or ""
+
+    def entry_title(self, entry: Any) -> str:
+        return entry.get("title", "")
+
+    def entry_author(self, entry: Any) -> str:
+        return entry.get("author", "") or ""
+
     def parse_start(self, response: Response) -> Iterator[Any]:
         if response.status == 304:
             yield self.unchanged(response)
@@ -69,15 +90,16 @@ class FeedSpider(SourceSpider):
         yield Document(source=feed_doc.source, url=feed_doc.url, status=feed_doc.status,
                        etag=feed_doc.etag, last_modified=feed_doc.last_modified, judge=False)
         for index, entry in enumerate(parsed.entries):
-            link = entry.get("link") or ""
+            link = self.entry_link(entry)
             markup = entry_markup(entry)
             document = Document(
                 source=self.options.name,
                 url=link if link.startswith(("http://", "https://")) else f"{response.url}#{entry.get('id') or index}",
-                title=entry.get("title", ""), content=markup, published=entry_published(entry),
+                title=self.entry_title(entry), content=markup, published=entry_published(entry),
+                author=self.entry_author(entry),
                 body=feed_doc.body, headers=feed_doc.headers, encoding="utf-8",
                 fetched_url=response.url, track=False, body_is_page=False)
-            if self.wants(markup) and link.startswith(("http://", "https://")):
+            if self.fetch_pages and self.wants(markup) and link.startswith(("http://", "https://")):
                 yield self.fetch(link, self.entry_page, document=document)
             else:
                 yield document

@@ -27,6 +27,7 @@ class Document:
     headers: list[tuple[str, str]] = field(default_factory=list)
     fetched_url: str = ""
     published: datetime | None = None
+    author: str = ""  # who posted it, when the service shows that publicly
     etag: str | None = None
     last_modified: str | None = None
     links: list[str] = field(default_factory=list)

@@ -44,6 +44,8 @@ class SourceOptions(BaseModel):
 
     registry: ClassVar[dict[str, type["SourceOptions"]]] = {}
     spider: ClassVar[str] = ""  # dotted path of the spider class that scans this kind
+    summary: ClassVar[str] = ""  # one line for `schoolwatch sources`
+    example: ClassVar[str] = ""  # a YAML list item for `schoolwatch sources` (it must validate)
 
     name: str
     kind: str

@@ -14,6 +14,13 @@ from spiders.options import SourceOptions
 
 class PageSource(SourceOptions, kind="page"):
     spider = "spiders.page.PageSpider"
+    summary = "one web page, read whole (a review page, a local directory listing)"
+    example = """\
+- name: reviews
+  kind: page
+  url: https://reviews.example.org/bentilee-nursery-school
+  every: 1d
+"""
 
 
 class PageSpider(SourceSpider):

@@ -21,6 +21,14 @@ from spiders.options import SourceOptions
 
 class SiteSource(SourceOptions, kind="site"):
     spider = "spiders.site.SiteSpider"
+    summary = "a public website crawled from a start page, same host, up to depth links away (a parents' forum)"
+    example = """\
+- name: parents-forum
+  kind: site
+  url: https://forum.example.org/schools/
+  depth: 2
+  every: 2h
+"""
     depth: int = Field(default=2, ge=0, le=20)
 
 

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from alerts.relay import deliver
 from crawler.config import load_config
 from crawler.demo.server import serve
 from crawler.errors import SchoolwatchError
@@ -44,15 +45,23 @@ def run_demo(data_dir: str, json_output: bool = False, keep_serving: bool = Fals
             printer.say(f"Demo sources are served at {site.base_url}; data goes to {folder}\n")
         summary = run_scan(config, on_event=printer, trigger="demo")
         records = mentions_since(config)
+        alerts = deliver(config)
         if json_output:
-            print(json.dumps({"scan": summary.as_json(), "mentions": records, "config": str(config_file)}))
+            print(json.dumps({"scan": summary.as_json(), "mentions": records, "alerts": alerts.as_json(),
+                              "mailbox": str(config.storage.mailbox), "config": str(config_file)}))
         else:
             print_summary(summary, sys.stdout)
             print()
             print(mentions_table(records) if records else "No mentions found.")
+            print(f"\n{alerts.messages} alert email(s) for the SLT are in {config.storage.mailbox} "
+                  f"(.eml files: open them with any mail program).")
             print(f"\nThe demo's config is {config_file}. Try:\n"
                   f"  schoolwatch mentions --config {config_file}\n"
-                  f"  schoolwatch verify --config {config_file}")
+                  f"  schoolwatch cases --config {config_file}\n"
+                  f"  schoolwatch alerts --config {config_file}\n"
+                  f"  schoolwatch verify --config {config_file}"
+                  + "".join(f"\n  schoolwatch incident {r['id']} --config {config_file} --out {folder / 'incident.pdf'}"
+                            for r in [r for r in records if r["severity"] == "urgent"][:1]))
         if keep_serving:
             print(f"\nServing the demo sources at {site.base_url} until Ctrl-C ...", file=sys.stderr)
             while True:

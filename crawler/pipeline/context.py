@@ -23,6 +23,7 @@ class ScanContext:
     matcher: Matcher
     scan_run_id: int
     emit: Callable[[dict[str, Any]], None]
+    stopping: bool = False  # set when the process is asked to stop (SIGTERM, Ctrl-C)
 
 
 _current: ScanContext | None = None

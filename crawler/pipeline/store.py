@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from twisted.python.failure import Failure
 
 from crawler.evidence import Evidence, capture, text_digest
+from crawler.health import record_failure, record_success
 from crawler.pipeline.step import Step
 from crawler.records import mention_record
 from crawler.storage import Document as DocumentRow
@@ -88,6 +89,12 @@ class StoreStep(Step):
             f"it was not stored: see the scan log", fatal=True))
 
     def close_spider(self) -> None:
+        if self.context.stopping:  # asked to stop (the service is shutting down): keep what was found,
+            self.flush()           # but do not judge the source's health on half a scan
+            self.context.emit({"event": "source_stopped", "source": self.crawler.spider.name,  # type: ignore[union-attr]
+                               "documents": self.counts["documents"], "new": self.counts["new"],
+                               "updated": self.counts["updated"]})
+            return
         if not self.heard_anything:  # no page, no error: something dropped the start request silently
             options = self.crawler.spider.options  # type: ignore[union-attr]
             self.problems.append(SourceProblem(options.name, options.url,
@@ -168,6 +175,7 @@ class StoreStep(Step):
         mention.snippet = document.matches[0].snippet
         mention.matched = list(dict.fromkeys(m.phrase for m in document.matches))
         mention.published = document.published
+        mention.author = document.author[:500] or None
         mention.last_seen = now
         mention.text_sha256 = digest
         if judgement is not None:
@@ -194,19 +202,10 @@ class StoreStep(Step):
         partial = [p for p in self.problems if not p.fatal][:MAX_WARNINGS]
         with self.context.sessions.begin() as session:
             source = session.get_one(Source, self.source_id)
-            source.last_scan_at = now
             if fatal:
-                if not source.failures:
-                    source.error_since = now
-                    session.add(Outbox(kind="source.failing", idempotency_key=f"source.failing:{source.id}:{now.isoformat()}",
-                                       payload={"source": source.name, "url": source.url, "reason": fatal[0].reason}))
-                source.failures = (source.failures or 0) + 1
-                source.last_error = fatal[0].reason
+                record_failure(session, source, fatal[0].reason, now)
             else:
-                if source.failures:
-                    session.add(Outbox(kind="source.recovered", idempotency_key=f"source.recovered:{source.id}:{now.isoformat()}",
-                                       payload={"source": source.name, "url": source.url, "failed_since": source.error_since.isoformat() if source.error_since else None}))
-                source.failures, source.last_error, source.error_since, source.last_ok_at = 0, None, None, now
+                record_success(session, source, now)
             run = session.get_one(ScanRun, self.context.scan_run_id)
             run.errors = [*run.errors, *({"source": p.source, "url": p.url, "reason": p.reason} for p in fatal)]
             run.warnings = [*run.warnings, *({"source": p.source, "url": p.url, "reason": p.reason} for p in partial)]

@@ -105,7 +105,11 @@ def analyze(text: str) -> list[str]:
     Word features start with a tab-prefixed tag and char n-grams never contain a tab, so
     the two families cannot collide in one vocabulary.
     """
-    toks = words(text)
+    return features_of(words(text))
+
+
+def features_of(toks: list[tuple[str, bool]]) -> list[str]:
+    """``analyze`` from already-split ``words`` (inference splits once for both feature kinds)."""
     feats = [("n\t" if neg else "w\t") + t for t, neg in toks]
     feats += ["b\t" + a + " " + b for (a, _), (b, _) in zip(toks, toks[1:])]
     for tok, neg in toks:

@@ -10,7 +10,7 @@ import numpy as np
 
 from crawler.tone import lexicon, segments
 from crawler.tone.explain import quoted, triggers
-from crawler.tone.model import LinearModel, shipped
+from crawler.tone.model import LinearModel, Vector, shipped
 from crawler.tone.severity import SeverityRules, severity
 
 CONCERNS: tuple[str, ...] = ("offensive", "hate", "threat", "safeguarding", "extremism", "allegation",
@@ -45,7 +45,7 @@ class _Part:
     """One judged piece of text with its features and model probabilities."""
 
     text: str
-    vector: tuple[np.ndarray, np.ndarray]
+    vector: Vector
     probs: dict[str, float]
 
 

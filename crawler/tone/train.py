@@ -25,6 +25,8 @@ import numpy as np
 from crawler.tone.features import FEATURES_VERSION, analyze
 from crawler.tone.metrics import macro_f1, macro_recall
 from crawler.tone.model import MODEL_PATH, Head, LinearModel
+from crawler.tone.wordvectors import SOURCE as VECTORS_SOURCE
+from crawler.tone.wordvectors import VECTORS_PATH, WordVectors
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "tone"
@@ -58,7 +60,9 @@ class Settings:
 
     max_features: int = 150_000
     min_df: int = 2
-    c_grid: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+    c_grid: tuple[float, ...] = (1.0, 2.0, 4.0)  # 0.5 never won (tone-features-3 runs)
+    dense_grid: tuple[bool, ...] = (False, True)  # with the word-vector columns or without
+    mix_grid: tuple[float, ...] = (0.0, 0.5)  # yes/no heads: share of NB-LR in the logit blend
     folds: int = 3
     limit: int | None = None  # rows per task (a seeded sample), for quick runs and tests
 
@@ -134,65 +138,166 @@ def _classifier(c: float):
     return LogisticRegression(C=c, class_weight="balanced", max_iter=3000, solver="lbfgs")
 
 
-def select(task: Task, x, settings: Settings, log) -> tuple[float, float | None, float | None, dict]:
-    """Pick C (and the benchmark and alert thresholds) by stratified k-fold CV on train only."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-    folds = StratifiedKFold(settings.folds, shuffle=True, random_state=SEED)
+def nb_ratio(x, labels: np.ndarray, dense: int) -> np.ndarray:
+    """Naive-Bayes log-count ratio of each feature (Wang & Manning's NBSVM): how much more
+    often it occurs in yes texts than in no texts. The word-vector columns are not counts:
+    they keep a ratio of 1."""
+    present = x[:, : x.shape[1] - dense] > 0
+    yes = 1.0 + np.asarray(present[labels == 1].sum(axis=0)).ravel()
+    no = 1.0 + np.asarray(present[labels == 0].sum(axis=0)).ravel()
+    return np.concatenate([np.log((yes / yes.sum()) / (no / no.sum())), np.ones(dense)])
+
+
+@dataclass
+class Linear:
+    """A fitted head as one linear function of the design matrix (what the export ships)."""
+
+    coef: np.ndarray  # (outputs, features); one row for a yes/no head
+    intercept: np.ndarray
+
+    def decision_function(self, x) -> np.ndarray:
+        return np.asarray(x @ self.coef.T) + self.intercept
+
+    def predict_proba(self, x) -> np.ndarray:
+        z = self.decision_function(x)
+        if z.shape[1] == 1:
+            p = 1.0 / (1.0 + np.exp(-z[:, 0]))
+            return np.column_stack([1.0 - p, p])
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+
+def fit_head(x, labels: np.ndarray, c: float, mix: float, dense: int) -> Linear:
+    """Logistic regression, or (``mix`` > 0) its logit blend with NB-weighted logistic
+    regression. NB-LR fits ``x * r``, so its weights on ``x`` are ``r * w``: the blend stays
+    one weight vector over the same features and the export is unchanged."""
+    lr = _fit_lr(x, labels, c) if mix < 1 else None
+    nb = _fit_nb(x, labels, c, dense) if mix > 0 else None
+    if nb is None:
+        return lr
+    if lr is None:
+        return nb
+    return Linear((1 - mix) * lr.coef + mix * nb.coef, (1 - mix) * lr.intercept + mix * nb.intercept)
+
+
+def _fit_lr(x, labels: np.ndarray, c: float) -> Linear:
+    clf = _classifier(c).fit(x, labels)
+    return Linear(clf.coef_.copy(), clf.intercept_.copy())
+
+
+def _fit_nb(x, labels: np.ndarray, c: float, dense: int) -> Linear:
+    r = nb_ratio(x, labels, dense)
+    clf = _classifier(c).fit(x.multiply(r).tocsr(), labels)
+    return Linear(r * clf.coef_, clf.intercept_.copy())
+
+
+def _fold(x, labels, train, test, c, multiclass, dense):
+    """Out-of-fold outputs of one fold: sentiment probabilities, or the LR and NB-LR logits."""
+    if multiclass:
+        return _fit_lr(x[train], labels[train], c).predict_proba(x[test])
+    lr = _fit_lr(x[train], labels[train], c).decision_function(x[test])[:, 0]
+    nb = _fit_nb(x[train], labels[train], c, dense).decision_function(x[test])[:, 0]
+    return lr, nb
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def select(task: Task, designs: dict[bool, object], dense: int, settings: Settings, log) -> tuple[dict, dict]:
+    """Pick the configuration (C, word vectors or not, NB blend) and the benchmark and alert
+    thresholds by stratified k-fold CV on train only. Returns (chosen, every CV score)."""
+    from joblib import Parallel, delayed
+    from sklearn.model_selection import StratifiedKFold
+    folds = list(StratifiedKFold(settings.folds, shuffle=True, random_state=SEED).split(task.labels, task.labels))
     results: dict[str, dict] = {}
-    for c in settings.c_grid:
-        if task.multiclass:
-            probs = cross_val_predict(_classifier(c), x, task.labels, cv=folds, method="predict_proba", n_jobs=-1)
-            results[str(c)] = {"macro_recall": macro_recall(task.labels, probs.argmax(1))}
-        else:
-            probs = cross_val_predict(_classifier(c), x, task.labels, cv=folds, method="predict_proba", n_jobs=-1)[:, 1]
-            threshold, score = best_threshold(task.labels, probs)
-            alert = alert_threshold(task.labels, probs, threshold)
-            results[str(c)] = {"macro_f1": score, "threshold": threshold, "alert_threshold": alert}
-        log(f"  {task.name} C={c}: {results[str(c)]}")
+    for use_dense in settings.dense_grid:
+        x, width = designs[use_dense], dense if use_dense else 0
+        for c in settings.c_grid:
+            outs = Parallel(n_jobs=-1)(delayed(_fold)(x, task.labels, tr, te, c, task.multiclass, width)
+                                       for tr, te in folds)
+            if task.multiclass:
+                probs = np.zeros((len(task.labels), len(SENTIMENT_LABELS)))
+                for (_, te), out in zip(folds, outs):
+                    probs[te] = out
+                key = f"C={c} vectors={use_dense}"
+                results[key] = {"C": c, "vectors": use_dense, "mix": 0.0,
+                                "macro_recall": macro_recall(task.labels, probs.argmax(1))}
+                log(f"  {task.name} {key}: {results[key]['macro_recall']:.4f}")
+                continue
+            lr, nb = np.zeros(len(task.labels)), np.zeros(len(task.labels))
+            for (_, te), (lr_out, nb_out) in zip(folds, outs):
+                lr[te], nb[te] = lr_out, nb_out
+            for mix in settings.mix_grid:
+                probs = _sigmoid((1 - mix) * lr + mix * nb)
+                threshold, score = best_threshold(task.labels, probs)
+                key = f"C={c} vectors={use_dense} nb_mix={mix}"
+                results[key] = {"C": c, "vectors": use_dense, "mix": mix, "macro_f1": score, "threshold": threshold,
+                                "alert_threshold": alert_threshold(task.labels, probs, threshold)}
+                log(f"  {task.name} {key}: {score:.4f} at {threshold}")
     metric = "macro_recall" if task.multiclass else "macro_f1"
-    best_c = max(settings.c_grid, key=lambda c: (results[str(c)][metric], -c))
-    best = results[str(best_c)]
-    return best_c, best.get("threshold"), best.get("alert_threshold"), results
+    # ties go to the simpler model: no word vectors, no blend, smaller C
+    best = max(results.values(), key=lambda r: (round(r[metric], 6), -r["vectors"], -r["mix"], -r["C"]))
+    return best, results
 
 
 @dataclass
 class Trained:
-    """What one run produced: the sklearn objects (to check the export against) and the export."""
+    """What one run produced: the fitted heads over the design matrix (to check the export
+    against), how to build that matrix, and the export."""
 
     vectorizer: object
-    classifiers: dict[str, object]
+    wordvectors: WordVectors
+    classifiers: dict[str, Linear]
     model: LinearModel
     cv: dict
 
+    def design(self, texts: list[str]):
+        """TF-IDF columns then word-vector columns, as the heads were fitted on."""
+        return _design(self.vectorizer.transform(texts), self.wordvectors.matrix(texts))
 
-def fit(tasks: list[Task], settings: Settings, log=lambda _msg: None) -> Trained:
+
+def _design(tfidf, dense: np.ndarray):
+    from scipy.sparse import csr_matrix, hstack
+    return hstack([tfidf, csr_matrix(dense)], format="csr")
+
+
+def fit(tasks: list[Task], settings: Settings, log=lambda _msg: None,
+        wordvectors: WordVectors | None = None) -> Trained:
     from sklearn.feature_extraction.text import TfidfVectorizer
+    wordvectors = wordvectors or WordVectors.load(VECTORS_PATH)
     vectorizer = TfidfVectorizer(analyzer=analyze, sublinear_tf=True, min_df=settings.min_df,
                                  max_features=settings.max_features, dtype=np.float64)
     vectorizer.fit([t for task in tasks for t in task.texts])
-    log(f"vocabulary: {len(vectorizer.vocabulary_)} features")
+    log(f"vocabulary: {len(vectorizer.vocabulary_)} features; word vectors: {len(wordvectors.vocabulary)} "
+        f"x {wordvectors.dims}")
     vocabulary = [None] * len(vectorizer.vocabulary_)
     for feature, i in vectorizer.vocabulary_.items():
         vocabulary[i] = feature
+    n_sparse, dense = len(vocabulary), wordvectors.dims
     columns, intercepts, heads, classifiers, cv = [], [], [], {}, {}
     for task in tasks:
-        x = vectorizer.transform(task.texts)
-        c, threshold, alert, cv[task.name] = select(task, x, settings, log)
-        clf = _classifier(c).fit(x, task.labels)
-        classifiers[task.name] = clf
+        tfidf = vectorizer.transform(task.texts)
+        designs = {False: tfidf, True: _design(tfidf, wordvectors.matrix(task.texts))}
+        best, by_config = select(task, designs, dense, settings, log)
+        use_dense = best["vectors"]
+        head = fit_head(designs[use_dense], task.labels, best["C"], best["mix"], dense if use_dense else 0)
+        coef = head.coef if use_dense else np.hstack([head.coef, np.zeros((len(head.coef), dense))])
+        classifiers[task.name] = Linear(coef, head.intercept)
         start = len(columns)
+        threshold, alert = best.get("threshold"), best.get("alert_threshold")
+        columns += list(coef)
+        intercepts += list(head.intercept)
         if task.multiclass:
-            columns += list(clf.coef_)
-            intercepts += list(clf.intercept_)
             heads.append(Head(task.name, tuple(range(start, len(columns))), SENTIMENT_LABELS, None, None))
         else:
-            columns.append(clf.coef_[0])
-            intercepts.append(clf.intercept_[0])
             heads.append(Head(task.name, (start,), (task.name,), threshold, alert))
-        cv[task.name] = {"chosen_C": c, "threshold": threshold, "alert_threshold": alert, "by_C": cv[task.name]}
-    model = LinearModel(vocabulary, vectorizer.idf_, np.array(columns).T, np.array(intercepts), heads,
-                        {"trained_on": {t.name: len(t.texts) for t in tasks}})
-    return Trained(vectorizer, classifiers, model, cv)
+        cv[task.name] = {"chosen": {k: best[k] for k in ("C", "vectors", "mix")}, "threshold": threshold,
+                         "alert_threshold": alert, "by_config": by_config}
+    weights = np.array(columns).T
+    model = LinearModel(vocabulary, vectorizer.idf_, weights[:n_sparse], np.array(intercepts), heads,
+                        {"trained_on": {t.name: len(t.texts) for t in tasks}}, weights[n_sparse:], wordvectors)
+    return Trained(vectorizer, wordvectors, classifiers, model, cv)
 
 
 def evaluate(model: LinearModel, tasks: list[Task]) -> dict[str, float]:
@@ -220,10 +325,21 @@ def provenance(trained: Trained, tasks: list[Task], settings: Settings, model_pa
         "built": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": "python -m crawler.tone.train",
         "features": {"version": FEATURES_VERSION, "scheme": "TF-IDF (sublinear tf, l2) over word 1-2grams, "
-                     "negated words, char 2-5grams within words; British spellings folded to American"},
+                     "negated words, char 2-5grams within words; British spellings folded to American; "
+                     "plus (where CV chose it) a static word-vector embedding: Zipf-weighted mean of the "
+                     "non-negated words' vectors, l2-normalised",
+                     "word_vectors": {"file": VECTORS_PATH.name, "sha256": trained.wordvectors.sha256(),
+                                      "size_bytes": VECTORS_PATH.stat().st_size,
+                                      "words": len(trained.wordvectors.vocabulary), "dims": trained.wordvectors.dims,
+                                      **VECTORS_SOURCE, "licence": "Apache-2.0 (all-MiniLM-L6-v2)",
+                                      "built_by": "python -m crawler.tone.wordvectors (words from the train "
+                                                  "splits only)"}},
         "settings": {"max_features": settings.max_features, "min_df": settings.min_df,
-                     "c_grid": list(settings.c_grid), "folds": settings.folds, "limit": settings.limit,
-                     "classifier": "LogisticRegression(class_weight=balanced)", "seed": SEED},
+                     "c_grid": list(settings.c_grid), "vectors_grid": list(settings.dense_grid),
+                     "nb_mix_grid": list(settings.mix_grid), "folds": settings.folds, "limit": settings.limit,
+                     "classifier": "LogisticRegression(class_weight=balanced); yes/no heads optionally "
+                                   "logit-blended with NB-weighted LogisticRegression (NBSVM-style)",
+                     "seed": SEED},
         "datasets": {t.name: {**SOURCES[t.name], "train_rows": len(t.texts), "val_rows": len(t.val_texts),
                               "trained_head": t.name} for t in tasks},
         "datasets_not_used": NOT_USED,

