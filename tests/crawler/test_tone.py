@@ -180,6 +180,22 @@ def test_shipped_model_matches_its_provenance() -> None:
     assert provenance["sha256"] == hashlib.sha256(MODEL_PATH.read_bytes()).hexdigest()
     assert MODEL_PATH.stat().st_size < 5_000_000
     assert set(provenance["val_metrics"]) == {"sentiment_macro_recall", "offensive_macro_f1", "hate_macro_f1"}
+    vectors = MODEL_PATH.parent / "wordvectors.npz"
+    assert provenance["features"]["word_vectors"]["sha256"] == hashlib.sha256(vectors.read_bytes()).hexdigest()
+    assert vectors.stat().st_size < 3_000_000
+
+
+def test_word_vectors_carry_meaning_the_vocabulary_lacks() -> None:
+    """A word the TF-IDF vocabulary may lack still moves the heads through its vector,
+    and is then named in `why` like any other word."""
+    model = LinearModel.load(MODEL_PATH)
+    assert model.wordvectors is not None and model.dense_weights is not None
+    v = model.vector("what a moron")
+    assert len(v.rows) and abs(float(np.linalg.norm(v.dense)) - 1.0) < 1e-9
+    pushes = model.contributions(v, "offensive")
+    assert pushes["w\tmoron"] > 0
+    moron = model.wordvectors.index["moron"]
+    assert moron in v.rows and moron not in model.vector("not a moron").rows  # negated words lend no meaning
 
 
 needs_data = pytest.mark.skipif(not (DEFAULT_DATA / "sentiment").is_dir(), reason="no ../shared/data/tone")
