@@ -99,6 +99,14 @@ CHANNEL_NAMES = ("email", "slack", "mailbox")
 SEVERITIES = ("urgent", "high", "normal", "low")
 
 
+def channel_names(value: list[str]) -> list[str]:
+    """Channel names as routes and the digest list them: known ones only, each once."""
+    unknown = [name for name in value if name not in CHANNEL_NAMES]
+    if unknown:
+        raise ValueError(f"{', '.join(map(repr, unknown))} is not a channel: use {', '.join(CHANNEL_NAMES)}")
+    return list(dict.fromkeys(value))
+
+
 class EmailSettings(_Strict):
     """An SMTP server. The username and password come from the environment variables named here."""
 
@@ -142,10 +150,7 @@ class Routes(_Strict):
     @field_validator("urgent", "high", "normal", "low", "sources")
     @classmethod
     def _known_channels(cls, value: list[str]) -> list[str]:
-        unknown = [name for name in value if name not in CHANNEL_NAMES]
-        if unknown:
-            raise ValueError(f"{', '.join(map(repr, unknown))} is not a channel: use {', '.join(CHANNEL_NAMES)}")
-        return list(dict.fromkeys(value))
+        return channel_names(value)
 
 
 class Retry(_Strict):
@@ -286,10 +291,7 @@ class Digest(_Strict):
     @field_validator("to")
     @classmethod
     def _known_channels(cls, value: list[str]) -> list[str]:
-        unknown = [name for name in value if name not in CHANNEL_NAMES]
-        if unknown:
-            raise ValueError(f"{', '.join(map(repr, unknown))} is not a channel: use {', '.join(CHANNEL_NAMES)}")
-        return list(dict.fromkeys(value))
+        return channel_names(value)
 
     @property
     def day(self) -> str:

@@ -124,22 +124,17 @@ def _decide(session: Session, mention: Mention, case: Case | None, now: datetime
     return False, "its case closed recently"
 
 
-def _files_of(session: Session, ids: list[int]) -> set[str]:
+def _named(session: Session, ids: list[int] | None = None, *, only: bool = True) -> set[str]:
+    """Archive files rows name: every row's, or only (``only``) or all but (not ``only``) these mentions'."""
+    revisions = select(Revision.raw_path, Revision.text_path, Revision.warc_path, Revision.screenshot_path)
+    records = select(IncidentRecord.path)
+    if ids is not None:
+        revisions = revisions.where(Revision.mention_id.in_(ids) if only else Revision.mention_id.not_in(ids))
+        records = records.where(IncidentRecord.mention_id.in_(ids) if only else IncidentRecord.mention_id.not_in(ids))
     names: set[str] = set()
-    for row in session.execute(select(Revision.raw_path, Revision.text_path, Revision.warc_path,
-                                      Revision.screenshot_path).where(Revision.mention_id.in_(ids))):
+    for row in session.execute(revisions):
         names.update(name for name in row if name)
-    names.update(session.scalars(select(IncidentRecord.path).where(IncidentRecord.mention_id.in_(ids))))
-    return names
-
-
-def _named(session: Session) -> set[str]:
-    """Every archive file a row names."""
-    names: set[str] = set()
-    for row in session.execute(select(Revision.raw_path, Revision.text_path, Revision.warc_path,
-                                      Revision.screenshot_path)):
-        names.update(name for name in row if name)
-    names.update(session.scalars(select(IncidentRecord.path)))
+    names.update(session.scalars(records))
     return names
 
 
@@ -163,8 +158,8 @@ def purge(config: Config, dry_run: bool = False, now: datetime | None = None) ->
             elif why != "seen recently" and not why.endswith("closed recently"):
                 report.kept.append({"id": mention.id, "url": mention.url, "reason": why})
         ids = [item.mention_id for item in going]
-        theirs = {item.mention_id: _files_of(session, [item.mention_id]) for item in going}
-        others = _named_except(session, ids)
+        theirs = {item.mention_id: _named(session, [item.mention_id]) for item in going}
+        others = _named(session, ids, only=False) if ids else _named(session)
         for item in going:
             item.files = sorted(theirs[item.mention_id] - others)
         report.mentions = going
@@ -189,17 +184,6 @@ def purge(config: Config, dry_run: bool = False, now: datetime | None = None) ->
     report.orphans = [name for name in sorted(_orphans(archive, named, now)) if _remove(archive / name, now)]
     report.log = _write_log(config, report, now)
     return report
-
-
-def _named_except(session: Session, ids: list[int]) -> set[str]:
-    if not ids:
-        return _named(session)
-    names: set[str] = set()
-    for row in session.execute(select(Revision.raw_path, Revision.text_path, Revision.warc_path,
-                                      Revision.screenshot_path).where(Revision.mention_id.not_in(ids))):
-        names.update(name for name in row if name)
-    names.update(session.scalars(select(IncidentRecord.path).where(IncidentRecord.mention_id.not_in(ids))))
-    return names
 
 
 def _named_now(config: Config) -> set[str]:

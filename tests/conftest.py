@@ -19,12 +19,21 @@ import pytest
 from crawler.demo.server import LocalSite, serve
 from support import DEMO_SITE
 from support.hostile import add_hostile_routes
+from support.smtp_server import LocalSMTP
 
 
 @pytest.fixture(scope="session")
 def demo_site() -> Iterator[LocalSite]:
     with serve(DEMO_SITE) as site:
         yield site
+
+
+@pytest.fixture
+def smtp() -> Iterator[LocalSMTP]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1, new for each test; see support/smtp_server.py."""
+    server = LocalSMTP().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from crawler.demo.server import LocalSite
 from crawler.scan import run_scan
 from support.scanning import demo_sources, make_config
 from support.slack_stub import GOOD_TOKEN, SlackStub
-from support.smtp_server import LocalSMTP
 
 
 @pytest.fixture(scope="session")
@@ -38,13 +37,6 @@ def alert_config(tmp_path: Path, scanned_demo: Path, demo_site: LocalSite) -> Ca
     def build(**settings: Any) -> Config:
         return make_config(tmp_path, demo_sources(demo_site.base_url), settings=settings)
     return build
-
-
-@pytest.fixture
-def smtp() -> Iterator[LocalSMTP]:
-    server = LocalSMTP().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +29,6 @@ pytestmark = pytest.mark.timeout(180)
 ALERTED = ("urgent", "high", "normal")  # the default routes: low waits for the digest
 WORRYING = ("<html><head><title>Gate worry</title></head><body><p>Bentilee Nursery School left a toddler alone "
             "outside the gates again. A safeguarding disgrace, somebody should call the police.</p></body></html>")
-
-
-@pytest.fixture
-def smtp() -> Iterator[LocalSMTP]:
-    server = LocalSMTP().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
