@@ -57,6 +57,7 @@ from crawler.config import Config, load_config
 from crawler.errors import ConfigError, SchoolwatchError
 from crawler.health import source_row
 from crawler.leases import acquire, clear_dead, new_holder, release
+from crawler.purge import purge
 from crawler.records import iso
 from crawler.scan import TERM_WAIT, ScanSummary
 from crawler.scan_queue import ScanQueue
@@ -111,6 +112,10 @@ class Service:
                                                              minute=digest.at.minute,
                                                              timezone=ZoneInfo(self.config.school.timezone)),
                                id="digest", name="weekly digest", executor="digest",
+                               misfire_grace_time=6 * 3600)
+        self.scheduler.add_job(self._retention_job, CronTrigger(hour=3, minute=30,
+                                                                timezone=ZoneInfo(self.config.school.timezone)),
+                               id="retention", name="apply the retention rules (purge)", executor="digest",
                                misfire_grace_time=6 * 3600)
         self.queue.start()
         self.scheduler.start()
@@ -224,6 +229,13 @@ class Service:
         finally:
             with self.lock:
                 self.delivering = False
+
+    def _retention_job(self) -> None:
+        """Nightly: what `schoolwatch purge` does, logged in <data>/logs/purge.log."""
+        report = purge(self.config)
+        if report.mentions or report.orphans:
+            log.info("retention: removed %d old mention(s) and %d file(s); see %s", len(report.mentions),
+                     len(report.files) + len(report.orphans), report.log)
 
     def _digest_job(self) -> None:
         self._queue_digest(last_full_week(utcnow(), self.config.school.timezone))

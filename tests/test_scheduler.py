@@ -27,9 +27,10 @@ from bench.sitegen import generate_site
 from crawler.config import Config
 from crawler.demo.server import LocalSite, Request, Response, serve
 from crawler.leases import acquire
-from crawler.storage import Lease, ScanRun, ServiceState, Source, open_database, utcnow
+from crawler.storage import Case, Lease, Mention, ScanRun, ServiceState, Source, open_database, utcnow
+from alerts.relay import deliver
 from scheduler import Service, ServiceBusy
-from support.scanning import demo_sources, make_config, stored_counts
+from support.scanning import DEMO_EXPECTED, demo_sources, make_config, stored_counts
 from support.smtp_server import LocalSMTP
 
 pytestmark = pytest.mark.timeout(240)
@@ -174,13 +175,6 @@ def test_a_failing_source_is_alerted_once_and_once_more_when_it_recovers(tmp_pat
     assert len(subjects()) == 2
 
 
-@pytest.fixture
-def smtp() -> Iterator[LocalSMTP]:
-    server = LocalSMTP().start()
-    yield server
-    server.stop()
-
-
 def test_sigterm_mid_scan_stops_cleanly_without_half_rows(tmp_path: Path) -> None:
     generate_site(tmp_path / "site", pages=1200, page_kb=4, mention_every=20, seed=2)
     with serve(tmp_path / "site") as site:
@@ -300,3 +294,22 @@ def test_schoolwatch_run_starts_the_same_service_and_ctrl_c_stops_it(tmp_path: P
             service.kill()
     assert service.returncode == 0, err
     assert "schoolwatch service started: 0 source(s)" in err and err.rstrip().endswith("schoolwatch service stopped.")
+
+
+def test_the_retention_rules_run_every_night(tmp_path: Path, demo_site: LocalSite) -> None:
+    config = make_config(tmp_path, demo_sources(demo_site.base_url), settings={"retention": {"mentions_days": 1}})
+    with running(config) as service:
+        job = service.scheduler.get_job("retention")
+        assert job is not None and "hour='3'" in str(job.trigger) and "minute='30'" in str(job.trigger)
+        wait_until(lambda: stored_counts(config)["mentions"] == len(DEMO_EXPECTED["mentions"]), 60)
+        service.stopping.set()  # no more scans: they would see the posts again
+        deliver(config)  # every alert out (purge keeps a mention whose alert is still queued)
+        with open_database(config.storage.database).begin() as session:
+            session.execute(update(Mention).values(last_seen=utcnow() - timedelta(days=3)))
+            caseless = session.scalars(select(Mention.id).where(Mention.id.not_in(select(Case.id)))).all()
+        assert caseless, "the feed should have some low-severity mentions that opened no case"
+        service._retention_job()
+    with open_database(config.storage.database)() as session:
+        assert not session.scalars(select(Mention.id).where(Mention.id.in_(caseless))).all()
+        assert session.scalars(select(Case.id)).all()  # cases are kept
+    assert (tmp_path / "logs" / "purge.log").exists()
