@@ -36,7 +36,6 @@ What the screenshot's page may reach, in layers (see docs/evidence.md):
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import json
 import math
@@ -55,6 +54,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.errors import SchoolwatchError
+from crawler.evidence import file_sha256
 
 # --- errors -----------------------------------------------------------------------------------
 
@@ -186,7 +186,7 @@ def screenshot(url: str, out: Path, *, chromium: Path, timeout: float = 30, max_
     answer = _run_worker(job, timeout, what=f"the screenshot of {url[:200]}", out=out)
     png_width, png_height = png_size(out)
     return ScreenshotResult(
-        path=out, sha256=_file_sha256(out), width=png_width, height=png_height,
+        path=out, sha256=file_sha256(out), width=png_width, height=png_height,
         blocked=list(answer["blocked"]), truncated=bool(answer["truncated"]),
         finished_loading=bool(answer["finished_loading"]), status=answer["status"],
         page_height=int(answer["page_height"]), bytes_downloaded=int(answer["bytes_downloaded"]),
@@ -642,14 +642,6 @@ def _print_pdf(context: Any, job: dict[str, Any], run_dir: Path) -> dict[str, An
              margin={"top": "15mm", "bottom": "15mm", "left": "15mm", "right": "15mm"})
     os.replace(part, out)
     return {}
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 if __name__ == "__main__":
