@@ -11,7 +11,7 @@ from alerts.digest import digest_alert
 from alerts.guidance import guidance_for
 from alerts.message import SEVERITY_RANK, Alert, Item
 from alerts.render import when
-from crawler.config import Config
+from crawler.config import SEVERITIES, Config
 from crawler.display import clean
 from crawler.storage import Case, Outbox
 
@@ -46,7 +46,7 @@ def mentions_alert(key: str, events: list[Outbox], cases: dict[int, Case], confi
         return Alert(key=key, kind=event.kind, severity=worst, headline=headline, items=(item,),
                      attachments=_attachments(item), created=event.created_at, **_school(config))
     counts = Counter(i.severity for i in items)
-    parts = ", ".join(f"{counts[s]} {s}" for s in ("urgent", "high", "normal", "low") if counts[s])
+    parts = ", ".join(f"{counts[s]} {s}" for s in SEVERITIES if counts[s])
     facts = (f"{len(items)} mentions need attention at once ({parts}); they are listed together so "
              f"this channel is not flooded. Each has its own case number and deadline.",
              "`schoolwatch cases --open` lists them with their deadlines.")

@@ -28,7 +28,7 @@ from alerts.cases import list_cases
 from alerts.chart import week_chart
 from alerts.message import SEVERITY_RANK, Alert
 from alerts.render import render
-from crawler.config import Config
+from crawler.config import SEVERITIES, Config
 from crawler.errors import SchoolwatchError
 from crawler.records import iso, mention_record
 from crawler.storage import Case, Mention, Outbox, ScanRun, Source, open_database, utcnow
@@ -36,7 +36,6 @@ from crawler.storage import Case, Mention, Outbox, ScanRun, Source, open_databas
 KIND = "digest.weekly"
 CHART = "digest-chart.png"
 TONE_ORDER = ("negative", "neutral", "positive")
-SEVERITIES = ("urgent", "high", "normal", "low")
 _WEEK = re.compile(r"^(\d{4})-W(\d{1,2})$", re.IGNORECASE)
 
 

@@ -13,15 +13,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.cases import case_for_alert, note_edit
-from crawler.config import Config
+from crawler.config import SEVERITIES, Config
 from crawler.storage import Case, Delivery, Outbox
 
 
 def channels_for(session: Session, event: Outbox, config: Config, now: datetime) -> list[str]:
     alerts = config.alerts
     if event.kind.startswith("mention."):
-        severity = event.payload.get("severity") or "low"
-        channels = alerts.channels_for(severity if severity in ("urgent", "high", "normal", "low") else "low")
+        severity = event.payload.get("severity") if event.payload.get("severity") in SEVERITIES else "low"
+        channels = alerts.channels_for(severity)
         if not channels:
             note_edit(session, event.mention_id or 0, now)
             return []

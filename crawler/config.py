@@ -79,6 +79,9 @@ class Crawl(_Strict):
     scan_timeout: float = Field(default=3600.0, gt=0)  # the whole crawl process
 
 
+SEVERITIES = ("urgent", "high", "normal", "low")  # most serious first
+
+
 class Classify(_Strict):
     """How concerns and tone become a severity. Each list names concerns; first level wins."""
 
@@ -90,13 +93,12 @@ class Classify(_Strict):
     @field_validator("negative_is")
     @classmethod
     def _level(cls, value: str) -> str:
-        if value not in ("urgent", "high", "normal", "low"):
+        if value not in SEVERITIES:
             raise ValueError("must be one of urgent, high, normal, low")
         return value
 
 
 CHANNEL_NAMES = ("email", "slack", "mailbox")
-SEVERITIES = ("urgent", "high", "normal", "low")
 
 
 def channel_names(value: list[str]) -> list[str]:
