@@ -1,10 +1,12 @@
 # Two commands for a fresh machine (see README):
 #   make demo   set up, then scan the bundled demo sources and show what was found
-#   make test   set up, install Chromium if missing (system-deps), then run the whole test suite
+#   make test   set up (with the optional MiniLM tone backend), install Chromium if missing
+#               (system-deps), then run the whole test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+EXTRA := $(VENV)/.transformer
 
 .PHONY: demo test setup system-deps bench clean
 
@@ -23,6 +25,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The optional MiniLM tone backend's packages (CPU torch): the tests cover that backend too.
+$(EXTRA): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,transformer]'
+	touch $(EXTRA)
+
 demo: $(STAMP)
 	$(BIN)/schoolwatch demo
 
@@ -39,7 +46,7 @@ system-deps:
 	       "(the browser tests are skipped without them, except in CI)"; \
 	fi
 
-test: $(STAMP) system-deps
+test: $(STAMP) $(EXTRA) system-deps
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 

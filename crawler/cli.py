@@ -106,8 +106,13 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from crawler import tone
 
     rules = load_config(args.config).classify if (args.config or _default_config_exists()) else None
-    lines = (line.rstrip("\r\n") for line in sys.stdin)
-    for judgement in tone.classify_many(lines, rules=rules):
+    backend = args.backend or (rules.backend if rules else "linear")
+    try:  # loads the backend: a missing extra is an error message, not a traceback
+        judgements = tone.classify_many((line.rstrip("\r\n") for line in sys.stdin), rules=rules, backend=backend)
+    except RuntimeError as exc:
+        print(f"schoolwatch: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    for judgement in judgements:
         if args.json:
             sys.stdout.write(json.dumps(judgement.as_dict(), ensure_ascii=False) + "\n")
         else:
@@ -429,6 +434,10 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="scan only this source (repeat for more)")
             command.add_argument("--no-alerts", action="store_true",
                                  help="leave the alerts in the outbox (the service or `deliver` sends them)")
+        if name == "classify":
+            command.add_argument("--backend", choices=("linear", "minilm"),
+                                 help="tone model (default: classify.backend in the config, else linear; "
+                                      "minilm needs the transformer extra)")
         if name == "mentions":
             command.add_argument("--since", metavar="ISO", help="only mentions new or changed since this date/time")
         if name == "deliver":

@@ -89,6 +89,18 @@ class Classify(_Strict):
     high: list[str] = Field(default_factory=lambda: ["offensive", "hate", "allegation", "personal_data"])
     normal: list[str] = Field(default_factory=lambda: ["press"])
     negative_is: str = "normal"  # severity of a negative mention with no higher concern
+    backend: str = "linear"  # or "minilm": the optional transformer extra (docs/tone.md)
+
+    @field_validator("backend")
+    @classmethod
+    def _backend(cls, value: str) -> str:
+        from crawler.tone.scorer import BACKENDS, missing_extra
+
+        if value not in BACKENDS:
+            raise ValueError(f"must be one of {', '.join(BACKENDS)}")
+        if problem := missing_extra(value):
+            raise ValueError(problem)
+        return value
 
     @field_validator("negative_is")
     @classmethod

@@ -47,7 +47,8 @@ class ClassifyStep(Step):
             return
         excerpt, focus = around(document.text, [(m.start, m.end) for m in document.matches])
         try:
-            document.judgement = tone.classify(excerpt, focus=focus, rules=self.context.config.classify)
+            rules = self.context.config.classify
+            document.judgement = tone.classify(excerpt, focus=focus, rules=rules, backend=rules.backend)
         except Exception as exc:  # noqa: BLE001 - any classifier bug: keep the mention, flag it
             log.exception("classifying %s failed", document.url)
             document.judgement = tone.Judgement(

@@ -1,31 +1,34 @@
 """Tone and concern classification. Pure: no I/O beyond reading the shipped model and
 lexicons once per process.
 
-    classify(text, focus=(), rules=None) -> Judgement
-    classify_many(texts, rules=None) -> Iterator[Judgement]   # lazy, streaming
+    classify(text, focus=(), rules=None, backend="linear") -> Judgement
+    classify_many(texts, rules=None, backend="linear") -> Iterator[Judgement]   # lazy, streaming
 
 ``focus``: character spans of the school's mentions; long texts are judged on the
 sentences around them and on the whole. ``rules``: any object with list attributes
 urgent, high, normal and str negative_is (crawler.config.Classify fits); None means the
-defaults. See docs/tone.md for how it works and how a person overrules a label.
+defaults. ``backend``: "linear" (shipped, numpy only) or "minilm" (the transformer extra;
+crawler.tone.scorer). See docs/tone.md for how it works and how a person overrules a label.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-from crawler.tone.judge import CONCERNS, Judgement, judge
+from crawler.tone.judge import CONCERNS, Judgement, judge, judge_many
+from crawler.tone.scorer import BACKENDS, shipped
 from crawler.tone.severity import SeverityRules
 
-__all__ = ["CONCERNS", "Judgement", "SeverityRules", "classify", "classify_many"]
+__all__ = ["BACKENDS", "CONCERNS", "Judgement", "SeverityRules", "classify", "classify_many"]
 
 
-def classify(text: str, focus: Sequence[tuple[int, int]] = (), rules: SeverityRules | None = None) -> Judgement:
+def classify(text: str, focus: Sequence[tuple[int, int]] = (), rules: SeverityRules | None = None,
+             backend: str = "linear") -> Judgement:
     """Judge one post. Never raises on odd input: empty or junk text is neutral and low."""
-    return judge(text, focus, rules)
+    return judge(text, focus, rules, shipped(backend))
 
 
-def classify_many(texts: Iterable[str], rules: SeverityRules | None = None) -> Iterator[Judgement]:
-    """Judge posts one at a time as they arrive (stdin-sized streams stay in constant memory)."""
-    for text in texts:
-        yield judge(text, (), rules)
+def classify_many(texts: Iterable[str], rules: SeverityRules | None = None,
+                  backend: str = "linear") -> Iterator[Judgement]:
+    """Judge posts in order, each as it arrives (stdin-sized streams stay in constant memory)."""
+    return judge_many(((text, ()) for text in texts), rules, shipped(backend))

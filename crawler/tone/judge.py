@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from crawler.tone import lexicon, segments
 from crawler.tone.explain import quoted, triggers
-from crawler.tone.model import LinearModel, Vector, shipped
+from crawler.tone.model import Vector
+from crawler.tone.scorer import Scorer, shipped
 from crawler.tone.severity import SeverityRules, severity
 
 CONCERNS: tuple[str, ...] = ("offensive", "hate", "threat", "safeguarding", "extremism", "allegation",
@@ -49,22 +50,48 @@ class _Part:
     probs: dict[str, float]
 
 
-def _part(model: LinearModel, text: str) -> _Part:
-    vector = model.vector(text)
-    return _Part(text, vector, model.probabilities(model.decision(vector)))
+@dataclass
+class _Plan:
+    """The pieces of one post to be read: the whole, the sentences naming the school, and
+    (long posts without mentions) sentence-sized chunks."""
+
+    text: str
+    near: list[str]
+    chunks: list[str]
+
+    @property
+    def texts(self) -> list[str]:
+        return [self.text, *self.near, *self.chunks] if self.text.strip() else []
+
+
+def _plan(text: str, focus: Sequence[tuple[int, int]]) -> _Plan:
+    if not isinstance(text, str) or not text.strip():
+        return _Plan("", [], [])
+    text, focus = segments.cap(text, focus)
+    near = segments.around(text, focus)
+    return _Plan(text, near, [] if near else segments.chunks(text))
 
 
 def judge(text: str, focus: Sequence[tuple[int, int]] = (), rules: SeverityRules | None = None,
-          model: LinearModel | None = None) -> Judgement:
+          model: Scorer | None = None) -> Judgement:
     """Classify one post; ``focus`` are character spans of the school's mentions in ``text``."""
+    return next(judge_many([(text, focus)], rules, model))
+
+
+def judge_many(posts: Iterable[tuple[str, Sequence[tuple[int, int]]]], rules: SeverityRules | None = None,
+               model: Scorer | None = None) -> Iterator[Judgement]:
+    """Classify (text, focus) pairs in order, each as soon as it arrives."""
     model = model or shipped()
-    if not isinstance(text, str) or not text.strip():
-        return _empty(rules, model)
-    text, focus = segments.cap(text, focus)
-    whole = _part(model, text)
-    near = [_part(model, t) for t in segments.around(text, focus)]
-    pieces = [whole, *(near or [_part(model, t) for t in segments.chunks(text)])]
-    prepared = lexicon.prepare(text)
+    for text, focus in posts:
+        plan = _plan(text, focus)
+        read = [_Part(t, vector, probs) for t, (vector, probs) in zip(plan.texts, model.read(plan.texts))]
+        yield _decide(model, plan, read, rules) if read else _empty(rules, model)
+
+
+def _decide(model: Scorer, plan: _Plan, read: list[_Part], rules: SeverityRules | None) -> Judgement:
+    whole, near = read[0], read[1:1 + len(plan.near)]
+    pieces = [whole, *read[1:]]
+    prepared = lexicon.prepare(plan.text)
 
     tone, scores, why = _tone(model, whole, near, prepared)
     raised = _model_concerns(model, pieces, prepared, tone, scores, why)
@@ -81,7 +108,7 @@ def judge(text: str, focus: Sequence[tuple[int, int]] = (), rules: SeverityRules
     return Judgement(tone, scores, concerns, level, [*why, f"severity {reason}"])
 
 
-def _tone(model: LinearModel, whole: _Part, near: list[_Part], prepared: str) -> tuple[str, dict, list[str]]:
+def _tone(model: Scorer, whole: _Part, near: list[_Part], prepared: str) -> tuple[str, dict, list[str]]:
     """Tone, its scores and reasons: the model's reading, turned round by an idiom marker."""
     sided = [p for p in near if max(TONES, key=p.probs.__getitem__) != "neutral"]
     probs = {t: _tone_mix(whole.probs[t], [p.probs[t] for p in sided]) for t in TONES}
@@ -106,7 +133,7 @@ def _tone(model: LinearModel, whole: _Part, near: list[_Part], prepared: str) ->
     return tone, {t: round(probs[t], 3) for t in TONES}, why
 
 
-def _model_concerns(model: LinearModel, pieces: list[_Part], prepared: str, tone: str, scores: dict,
+def _model_concerns(model: Scorer, pieces: list[_Part], prepared: str, tone: str, scores: dict,
                     why: list[str]) -> set[str]:
     """Concerns the yes/no heads raise on their most alarming part (adds scores and reasons)."""
     raised = set()
@@ -132,7 +159,7 @@ def _tone_mix(whole: float, sided: list[float]) -> float:
     return whole if not sided else NEAR_WEIGHT * float(np.mean(sided)) + (1 - NEAR_WEIGHT) * whole
 
 
-def _empty(rules: SeverityRules | None, model: LinearModel) -> Judgement:
+def _empty(rules: SeverityRules | None, model: Scorer) -> Judgement:
     level, reason = severity([], False, rules)
     scores = {"negative": 0.0, "neutral": 1.0, "positive": 0.0}
     scores.update((h.name, 0.0) for h in model.heads.values() if h.threshold is not None)

@@ -7,10 +7,8 @@ scikit-learn nor torch, and a line costs well under a millisecond.
 
 from __future__ import annotations
 
-import io
 import json
 import math
-import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,10 +18,10 @@ from typing import NamedTuple
 import numpy as np
 
 from crawler.tone.features import FEATURES_VERSION, features_of, words
+from crawler.tone.npzfile import write_npz
 from crawler.tone.wordvectors import VECTORS_PATH, WordVectors
 
 MODEL_PATH = Path(__file__).parent / "model" / "tone.npz"
-_FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # so two trainings write byte-identical files
 
 
 @dataclass(frozen=True)
@@ -94,6 +92,10 @@ class LinearModel:
             score += vector.dense @ self.dense_weights
         return score
 
+    def read(self, texts: list[str]) -> list[tuple[Vector, dict[str, float]]]:
+        """Each text's vector (for explanations) and every head's probabilities."""
+        return [(v, self.probabilities(self.decision(v))) for v in map(self.vector, texts)]
+
     def probabilities(self, decision: np.ndarray) -> dict[str, float]:
         """Each head's probabilities by label: softmax for multi-class, sigmoid for yes/no."""
         out: dict[str, float] = {}
@@ -146,13 +148,7 @@ class LinearModel:
         }
         if self.dense_weights is not None:
             arrays["dense_weights"] = self.dense_weights.astype(np.float32)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-            for name, array in arrays.items():
-                buf = io.BytesIO()
-                np.lib.format.write_array(buf, np.ascontiguousarray(array), allow_pickle=False)
-                zf.writestr(zipfile.ZipInfo(name + ".npy", date_time=_FIXED_ZIP_TIME), buf.getvalue(),
-                            compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+        write_npz(path, arrays)
 
     def _meta_with_heads(self) -> dict:
         heads = [{"name": h.name, "columns": list(h.columns), "labels": list(h.labels),

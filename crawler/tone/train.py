@@ -263,7 +263,9 @@ def _design(tfidf, dense: np.ndarray):
 
 
 def fit(tasks: list[Task], settings: Settings, log=lambda _msg: None,
-        wordvectors: WordVectors | None = None) -> Trained:
+        wordvectors: WordVectors | None = None, chosen: dict[str, dict] | None = None) -> Trained:
+    """Fit every head; ``chosen`` (task -> C, vectors, mix) skips the cross-validated search,
+    for refitting the shipped choices on part of the data (``crawler.tone.blend``)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     wordvectors = wordvectors or WordVectors.load(VECTORS_PATH)
     vectorizer = TfidfVectorizer(analyzer=analyze, sublinear_tf=True, min_df=settings.min_df,
@@ -279,7 +281,7 @@ def fit(tasks: list[Task], settings: Settings, log=lambda _msg: None,
     for task in tasks:
         tfidf = vectorizer.transform(task.texts)
         designs = {False: tfidf, True: _design(tfidf, wordvectors.matrix(task.texts))}
-        best, by_config = select(task, designs, dense, settings, log)
+        best, by_config = (chosen[task.name], {}) if chosen else select(task, designs, dense, settings, log)
         use_dense = best["vectors"]
         head = fit_head(designs[use_dense], task.labels, best["C"], best["mix"], dense if use_dense else 0)
         coef = head.coef if use_dense else np.hstack([head.coef, np.zeros((len(head.coef), dense))])

