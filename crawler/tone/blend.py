@@ -23,7 +23,8 @@ from crawler.tone import minilm
 from crawler.tone.finetune import splits
 from crawler.tone.metrics import macro_f1, macro_recall
 from crawler.tone.model import LinearModel
-from crawler.tone.train import DEFAULT_DATA, SEED, Settings, Task, alert_threshold, best_threshold, fit, load_tasks
+from crawler.tone.train import (DEFAULT_DATA, SEED, Settings, Task, alert_threshold, best_threshold, fit, load_tasks,
+                                load_teacher)
 
 WEIGHTS = np.round(np.arange(0.0, 1.001, 0.05), 2)
 PROVENANCE = minilm.ADAPTER_PATH.parent / "PROVENANCE.json"
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         held.append(Task(task.name, [task.texts[i] for i in keep], task.labels[keep], task.val_texts[:cut],
                          task.val_labels[:cut]))
     log("refitting the linear model without the dev rows ...")
-    linear = fit(held, Settings(), log, chosen=chosen).model
+    linear = fit(held, Settings(), log, chosen=chosen, teacher=load_teacher(args.data, args.limit)).model
     adapter = minilm.Adapter.load(args.adapter)
     backend = minilm.Backend(adapter)
 

@@ -31,6 +31,8 @@ from crawler.tone.wordvectors import VECTORS_PATH, WordVectors
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "tone"
 SEED = 0
+TEACHER_PATH = MODEL_PATH.parent / "teacher.npz"  # written by crawler.tone.teach
+TEACHER_POOLS = ("sentiment", "hate", "complaint")  # train splits whose tweets it labels
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 ALERT_PRECISION = 0.75
 
@@ -65,6 +67,9 @@ class Settings:
     mix_grid: tuple[float, ...] = (0.0, 0.5)  # yes/no heads: share of NB-LR in the logit blend
     folds: int = 3
     limit: int | None = None  # rows per task (a seeded sample), for quick runs and tests
+    teacher: bool = True  # add model/teacher.npz's MiniLM-labelled tweets to the heads it covers
+    # with teacher rows every fit is ~4x larger: search only what the plain search chose there
+    teacher_grid: tuple[tuple[float, bool], ...] = ((2.0, True),)  # (C, word vectors)
 
 
 @dataclass
@@ -111,6 +116,27 @@ def load_tasks(data: Path, limit: int | None = None) -> list[Task]:
     return tasks
 
 
+def teacher_meta(path: Path = TEACHER_PATH) -> dict | None:
+    """What ``teach.py`` recorded in the file (None without it), plus the file's sha256."""
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as npz:
+        meta = json.loads(npz["meta"].tobytes().decode())
+    return {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), **meta}
+
+
+def load_teacher(data: Path, limit: int | None = None, path: Path = TEACHER_PATH) -> dict[str, Extra]:
+    """Head -> the teacher's tweets and probabilities (``teach.py``); {} without the file.
+    The rows index the full train splits; ``limit`` keeps the first rows (quick runs)."""
+    meta = teacher_meta(path)
+    if meta is None:
+        return {}
+    full = {t.name: t for t in load_tasks(data)}
+    with np.load(path, allow_pickle=False) as npz:
+        texts = [full[meta["pools"][k]].texts[i] for k, i in zip(npz["pool"].tolist(), npz["row"].tolist())]
+        return {head: Extra(texts[:limit], npz[head].astype(np.float64)[:limit]) for head in meta["heads"]}
+
+
 def best_threshold(labels: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
     """Threshold on out-of-fold probabilities that maximises macro-F1: (threshold, score)."""
     grid = np.round(np.arange(0.05, 0.951, 0.01), 2)
@@ -131,21 +157,47 @@ def alert_threshold(labels: np.ndarray, probs: np.ndarray, floor: float) -> floa
     return 0.95
 
 
-def _classifier(c: float):
+def _classifier(c: float, balanced: bool = True):
     from sklearn.linear_model import LogisticRegression
-    # balanced weights: the judged metrics are macro averages, so rare classes count fully;
-    # lbfgs is deterministic (liblinear shuffles with the global random state)
-    return LogisticRegression(C=c, class_weight="balanced", max_iter=3000, solver="lbfgs")
+    # balanced weights: the judged metrics are macro averages, so rare classes count fully
+    # (with teacher rows the sample weights balance instead); lbfgs is deterministic
+    # (liblinear shuffles with the global random state)
+    return LogisticRegression(C=c, class_weight="balanced" if balanced else None, max_iter=3000, solver="lbfgs")
 
 
-def nb_ratio(x, labels: np.ndarray, dense: int) -> np.ndarray:
+def nb_ratio(x, labels: np.ndarray, dense: int, weights: np.ndarray | None = None) -> np.ndarray:
     """Naive-Bayes log-count ratio of each feature (Wang & Manning's NBSVM): how much more
-    often it occurs in yes texts than in no texts. The word-vector columns are not counts:
-    they keep a ratio of 1."""
-    present = x[:, : x.shape[1] - dense] > 0
-    yes = 1.0 + np.asarray(present[labels == 1].sum(axis=0)).ravel()
-    no = 1.0 + np.asarray(present[labels == 0].sum(axis=0)).ravel()
+    often it occurs in yes texts than in no texts (counting each row by its weight). The
+    word-vector columns are not counts: they keep a ratio of 1."""
+    present = (x[:, : x.shape[1] - dense] > 0).astype(np.float64)
+    weights = np.ones(len(labels)) if weights is None else weights
+    yes = 1.0 + np.asarray(present[labels == 1].T @ weights[labels == 1]).ravel()
+    no = 1.0 + np.asarray(present[labels == 0].T @ weights[labels == 0]).ravel()
     return np.concatenate([np.log((yes / yes.sum()) / (no / no.sum())), np.ones(dense)])
+
+
+@dataclass
+class Extra:
+    """Unlabelled tweets with a teacher's probability of yes (``teacher.npz``)."""
+
+    texts: list[str]
+    p: np.ndarray
+    x: object = None  # their design matrix, once built
+
+
+def with_extra(x, labels: np.ndarray, extra: Extra | None):
+    """(rows, labels, weights): the gold rows, plus each teacher-labelled text twice, as yes
+    with weight p and as no with 1 - p; classes balanced by total weight, as
+    class_weight="balanced" does for gold rows alone. Without ``extra``: (x, labels, None)."""
+    if extra is None:
+        return x, labels, None
+    from scipy.sparse import vstack
+    rows = vstack([x, extra.x, extra.x], format="csr")
+    y = np.concatenate([labels, np.ones(len(extra.p), dtype=int), np.zeros(len(extra.p), dtype=int)])
+    w = np.concatenate([np.ones(len(labels)), extra.p, 1.0 - extra.p])
+    for cls in (0, 1):
+        w[y == cls] *= w.sum() / (2 * w[y == cls].sum())
+    return rows, y, w
 
 
 @dataclass
@@ -167,12 +219,12 @@ class Linear:
         return e / e.sum(axis=1, keepdims=True)
 
 
-def fit_head(x, labels: np.ndarray, c: float, mix: float, dense: int) -> Linear:
+def fit_head(x, labels: np.ndarray, c: float, mix: float, dense: int, extra: Extra | None = None) -> Linear:
     """Logistic regression, or (``mix`` > 0) its logit blend with NB-weighted logistic
     regression. NB-LR fits ``x * r``, so its weights on ``x`` are ``r * w``: the blend stays
     one weight vector over the same features and the export is unchanged."""
-    lr = _fit_lr(x, labels, c) if mix < 1 else None
-    nb = _fit_nb(x, labels, c, dense) if mix > 0 else None
+    lr = _fit_lr(x, labels, c, extra) if mix < 1 else None
+    nb = _fit_nb(x, labels, c, dense, extra) if mix > 0 else None
     if nb is None:
         return lr
     if lr is None:
@@ -180,23 +232,26 @@ def fit_head(x, labels: np.ndarray, c: float, mix: float, dense: int) -> Linear:
     return Linear((1 - mix) * lr.coef + mix * nb.coef, (1 - mix) * lr.intercept + mix * nb.intercept)
 
 
-def _fit_lr(x, labels: np.ndarray, c: float) -> Linear:
-    clf = _classifier(c).fit(x, labels)
+def _fit_lr(x, labels: np.ndarray, c: float, extra: Extra | None = None) -> Linear:
+    x, labels, w = with_extra(x, labels, extra)
+    clf = _classifier(c, balanced=w is None).fit(x, labels, sample_weight=w)
     return Linear(clf.coef_.copy(), clf.intercept_.copy())
 
 
-def _fit_nb(x, labels: np.ndarray, c: float, dense: int) -> Linear:
-    r = nb_ratio(x, labels, dense)
-    clf = _classifier(c).fit(x.multiply(r).tocsr(), labels)
+def _fit_nb(x, labels: np.ndarray, c: float, dense: int, extra: Extra | None = None) -> Linear:
+    x, labels, w = with_extra(x, labels, extra)
+    r = nb_ratio(x, labels, dense, w)
+    clf = _classifier(c, balanced=w is None).fit(x.multiply(r).tocsr(), labels, sample_weight=w)
     return Linear(r * clf.coef_, clf.intercept_.copy())
 
 
-def _fold(x, labels, train, test, c, multiclass, dense):
-    """Out-of-fold outputs of one fold: sentiment probabilities, or the LR and NB-LR logits."""
+def _fold(x, labels, train, test, c, multiclass, dense, extra):
+    """Out-of-fold outputs of one fold: sentiment probabilities, or the LR and NB-LR logits
+    (teacher rows, when the head has them, join the training side only)."""
     if multiclass:
         return _fit_lr(x[train], labels[train], c).predict_proba(x[test])
-    lr = _fit_lr(x[train], labels[train], c).decision_function(x[test])[:, 0]
-    nb = _fit_nb(x[train], labels[train], c, dense).decision_function(x[test])[:, 0]
+    lr = _fit_lr(x[train], labels[train], c, extra).decision_function(x[test])[:, 0]
+    nb = _fit_nb(x[train], labels[train], c, dense, extra).decision_function(x[test])[:, 0]
     return lr, nb
 
 
@@ -204,37 +259,38 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def select(task: Task, designs: dict[bool, object], dense: int, settings: Settings, log) -> tuple[dict, dict]:
+def select(task: Task, designs: dict[bool, object], dense: int, settings: Settings, log,
+           extras: dict[bool, Extra] | None = None) -> tuple[dict, dict]:
     """Pick the configuration (C, word vectors or not, NB blend) and the benchmark and alert
     thresholds by stratified k-fold CV on train only. Returns (chosen, every CV score)."""
     from joblib import Parallel, delayed
     from sklearn.model_selection import StratifiedKFold
     folds = list(StratifiedKFold(settings.folds, shuffle=True, random_state=SEED).split(task.labels, task.labels))
     results: dict[str, dict] = {}
-    for use_dense in settings.dense_grid:
-        x, width = designs[use_dense], dense if use_dense else 0
-        for c in settings.c_grid:
-            outs = Parallel(n_jobs=-1)(delayed(_fold)(x, task.labels, tr, te, c, task.multiclass, width)
-                                       for tr, te in folds)
-            if task.multiclass:
-                probs = np.zeros((len(task.labels), len(SENTIMENT_LABELS)))
-                for (_, te), out in zip(folds, outs):
-                    probs[te] = out
-                key = f"C={c} vectors={use_dense}"
-                results[key] = {"C": c, "vectors": use_dense, "mix": 0.0,
-                                "macro_recall": macro_recall(task.labels, probs.argmax(1))}
-                log(f"  {task.name} {key}: {results[key]['macro_recall']:.4f}")
-                continue
-            lr, nb = np.zeros(len(task.labels)), np.zeros(len(task.labels))
-            for (_, te), (lr_out, nb_out) in zip(folds, outs):
-                lr[te], nb[te] = lr_out, nb_out
-            for mix in settings.mix_grid:
-                probs = _sigmoid((1 - mix) * lr + mix * nb)
-                threshold, score = best_threshold(task.labels, probs)
-                key = f"C={c} vectors={use_dense} nb_mix={mix}"
-                results[key] = {"C": c, "vectors": use_dense, "mix": mix, "macro_f1": score, "threshold": threshold,
-                                "alert_threshold": alert_threshold(task.labels, probs, threshold)}
-                log(f"  {task.name} {key}: {score:.4f} at {threshold}")
+    grid = settings.teacher_grid if extras else [(c, d) for d in settings.dense_grid for c in settings.c_grid]
+    for c, use_dense in grid:
+        x, width, extra = designs[use_dense], dense if use_dense else 0, (extras or {}).get(use_dense)
+        outs = Parallel(n_jobs=-1)(delayed(_fold)(x, task.labels, tr, te, c, task.multiclass, width, extra)
+                                   for tr, te in folds)
+        if task.multiclass:
+            probs = np.zeros((len(task.labels), len(SENTIMENT_LABELS)))
+            for (_, te), out in zip(folds, outs):
+                probs[te] = out
+            key = f"C={c} vectors={use_dense}"
+            results[key] = {"C": c, "vectors": use_dense, "mix": 0.0,
+                            "macro_recall": macro_recall(task.labels, probs.argmax(1))}
+            log(f"  {task.name} {key}: {results[key]['macro_recall']:.4f}")
+            continue
+        lr, nb = np.zeros(len(task.labels)), np.zeros(len(task.labels))
+        for (_, te), (lr_out, nb_out) in zip(folds, outs):
+            lr[te], nb[te] = lr_out, nb_out
+        for mix in settings.mix_grid:
+            probs = _sigmoid((1 - mix) * lr + mix * nb)
+            threshold, score = best_threshold(task.labels, probs)
+            key = f"C={c} vectors={use_dense} nb_mix={mix}"
+            results[key] = {"C": c, "vectors": use_dense, "mix": mix, "macro_f1": score, "threshold": threshold,
+                            "alert_threshold": alert_threshold(task.labels, probs, threshold)}
+            log(f"  {task.name} {key}: {score:.4f} at {threshold}")
     metric = "macro_recall" if task.multiclass else "macro_f1"
     # ties go to the simpler model: no word vectors, no blend, smaller C
     best = max(results.values(), key=lambda r: (round(r[metric], 6), -r["vectors"], -r["mix"], -r["C"]))
@@ -263,9 +319,11 @@ def _design(tfidf, dense: np.ndarray):
 
 
 def fit(tasks: list[Task], settings: Settings, log=lambda _msg: None,
-        wordvectors: WordVectors | None = None, chosen: dict[str, dict] | None = None) -> Trained:
+        wordvectors: WordVectors | None = None, chosen: dict[str, dict] | None = None,
+        teacher: dict[str, Extra] | None = None) -> Trained:
     """Fit every head; ``chosen`` (task -> C, vectors, mix) skips the cross-validated search,
-    for refitting the shipped choices on part of the data (``crawler.tone.blend``)."""
+    for refitting the shipped choices on part of the data (``crawler.tone.blend``);
+    ``teacher`` adds soft-labelled rows to the heads it names (``load_teacher``)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     wordvectors = wordvectors or WordVectors.load(VECTORS_PATH)
     vectorizer = TfidfVectorizer(analyzer=analyze, sublinear_tf=True, min_df=settings.min_df,
@@ -281,9 +339,17 @@ def fit(tasks: list[Task], settings: Settings, log=lambda _msg: None,
     for task in tasks:
         tfidf = vectorizer.transform(task.texts)
         designs = {False: tfidf, True: _design(tfidf, wordvectors.matrix(task.texts))}
-        best, by_config = (chosen[task.name], {}) if chosen else select(task, designs, dense, settings, log)
+        extras = None
+        if task.name in (teacher or {}):
+            extra = teacher[task.name]
+            extra_tfidf = vectorizer.transform(extra.texts)
+            extras = {False: Extra(extra.texts, extra.p, extra_tfidf),
+                      True: Extra(extra.texts, extra.p, _design(extra_tfidf, wordvectors.matrix(extra.texts)))}
+            log(f"  {task.name}: + {len(extra.texts):,} teacher-labelled tweets")
+        best, by_config = (chosen[task.name], {}) if chosen else select(task, designs, dense, settings, log, extras)
         use_dense = best["vectors"]
-        head = fit_head(designs[use_dense], task.labels, best["C"], best["mix"], dense if use_dense else 0)
+        head = fit_head(designs[use_dense], task.labels, best["C"], best["mix"], dense if use_dense else 0,
+                        (extras or {}).get(use_dense))
         coef = head.coef if use_dense else np.hstack([head.coef, np.zeros((len(head.coef), dense))])
         classifiers[task.name] = Linear(coef, head.intercept)
         start = len(columns)
@@ -341,7 +407,11 @@ def provenance(trained: Trained, tasks: list[Task], settings: Settings, model_pa
                      "nb_mix_grid": list(settings.mix_grid), "folds": settings.folds, "limit": settings.limit,
                      "classifier": "LogisticRegression(class_weight=balanced); yes/no heads optionally "
                                    "logit-blended with NB-weighted LogisticRegression (NBSVM-style)",
+                     "teacher": settings.teacher, "teacher_grid": [list(g) for g in settings.teacher_grid],
                      "seed": SEED},
+        "teacher": (teacher_meta() if settings.teacher else None),
+        "teacher_use": "each teacher-labelled tweet joins the taught head's training (never its CV test "
+                       "folds) twice: as yes with weight p, as no with 1 - p; classes balanced by weight",
         "datasets": {t.name: {**SOURCES[t.name], "train_rows": len(t.texts), "val_rows": len(t.val_texts),
                               "trained_head": t.name} for t in tasks},
         "datasets_not_used": NOT_USED,
@@ -364,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(limit=args.limit)
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     tasks = load_tasks(args.data, settings.limit)
-    trained = fit(tasks, settings, log)
+    teacher = load_teacher(args.data, settings.limit) if settings.teacher else {}
+    trained = fit(tasks, settings, log, teacher=teacher)
     path = args.out / MODEL_PATH.name
     trained.model.save(path)
     val = evaluate(LinearModel.load(path), tasks)

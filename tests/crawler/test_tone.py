@@ -204,12 +204,14 @@ needs_data = pytest.mark.skipif(not (DEFAULT_DATA / "sentiment").is_dir(), reaso
 @needs_data
 def test_training_is_deterministic_and_export_matches_sklearn(tmp_path: Path) -> None:
     pytest.importorskip("sklearn")
-    from crawler.tone.train import Settings, fit, load_tasks
+    from crawler.tone.train import Settings, fit, load_tasks, load_teacher
 
     settings = Settings(max_features=5000, c_grid=(1.0,), folds=2, limit=300)
+    teacher = load_teacher(DEFAULT_DATA, settings.limit)  # MiniLM-labelled tweets for the offensive head
+    assert len(teacher["offensive"].texts) == 300 and 0 < teacher["offensive"].p.mean() < 0.5
     paths = []
     for run in ("a", "b"):
-        trained = fit(load_tasks(DEFAULT_DATA, settings.limit), settings)
+        trained = fit(load_tasks(DEFAULT_DATA, settings.limit), settings, teacher=teacher)
         paths.append(tmp_path / run / "tone.npz")
         trained.model.save(paths[-1])
     assert paths[0].read_bytes() == paths[1].read_bytes()

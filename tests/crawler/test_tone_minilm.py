@@ -86,8 +86,8 @@ def test_one_post_alone_and_in_a_batch_get_the_same_labels() -> None:
 @needs_extra
 @needs_data
 def test_minilm_finds_offensive_tweets_the_linear_model_misses() -> None:
-    texts = (DEFAULT_DATA / "offensive" / "val_text.txt").read_text("utf-8").split("\n")[:400]
-    labels = np.array((DEFAULT_DATA / "offensive" / "val_labels.txt").read_text().split()[:400], dtype=int)
+    texts = (DEFAULT_DATA / "offensive" / "val_text.txt").read_text("utf-8").split("\n")[:-1]
+    labels = np.array((DEFAULT_DATA / "offensive" / "val_labels.txt").read_text().split(), dtype=int)
 
     def f1(backend: str) -> float:
         from crawler.tone.scorer import shipped
@@ -96,7 +96,7 @@ def test_minilm_finds_offensive_tweets_the_linear_model_misses() -> None:
                  for _, p in model.read(texts[start:start + 100])]
         return macro_f1(labels, (np.array(probs) >= model.heads["offensive"].threshold).astype(int))
 
-    assert f1("minilm") > f1("linear") + 0.01
+    assert f1("minilm") > f1("linear") + 0.02  # 78.1 vs 74.7 when measured
 
 
 @needs_extra
