@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-from crawler.tone.judge import CONCERNS, Judgement, judge, judge_many
+from crawler.tone.judge import CONCERNS, Judgement, judge
 from crawler.tone.scorer import BACKENDS, shipped
 from crawler.tone.severity import SeverityRules
 
@@ -31,4 +31,5 @@ def classify(text: str, focus: Sequence[tuple[int, int]] = (), rules: SeverityRu
 def classify_many(texts: Iterable[str], rules: SeverityRules | None = None,
                   backend: str = "linear") -> Iterator[Judgement]:
     """Judge posts in order, each as it arrives (stdin-sized streams stay in constant memory)."""
-    return judge_many(((text, ()) for text in texts), rules, shipped(backend))
+    model = shipped(backend)  # loaded now: a missing extra is raised here, not mid-stream
+    return (judge(text, (), rules, model) for text in texts)

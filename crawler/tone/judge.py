@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,48 +50,18 @@ class _Part:
     probs: dict[str, float]
 
 
-@dataclass
-class _Plan:
-    """The pieces of one post to be read: the whole, the sentences naming the school, and
-    (long posts without mentions) sentence-sized chunks."""
-
-    text: str
-    near: list[str]
-    chunks: list[str]
-
-    @property
-    def texts(self) -> list[str]:
-        return [self.text, *self.near, *self.chunks] if self.text.strip() else []
-
-
-def _plan(text: str, focus: Sequence[tuple[int, int]]) -> _Plan:
-    if not isinstance(text, str) or not text.strip():
-        return _Plan("", [], [])
-    text, focus = segments.cap(text, focus)
-    near = segments.around(text, focus)
-    return _Plan(text, near, [] if near else segments.chunks(text))
-
-
 def judge(text: str, focus: Sequence[tuple[int, int]] = (), rules: SeverityRules | None = None,
           model: Scorer | None = None) -> Judgement:
     """Classify one post; ``focus`` are character spans of the school's mentions in ``text``."""
-    return next(judge_many([(text, focus)], rules, model))
-
-
-def judge_many(posts: Iterable[tuple[str, Sequence[tuple[int, int]]]], rules: SeverityRules | None = None,
-               model: Scorer | None = None) -> Iterator[Judgement]:
-    """Classify (text, focus) pairs in order, each as soon as it arrives."""
     model = model or shipped()
-    for text, focus in posts:
-        plan = _plan(text, focus)
-        read = [_Part(t, vector, probs) for t, (vector, probs) in zip(plan.texts, model.read(plan.texts))]
-        yield _decide(model, plan, read, rules) if read else _empty(rules, model)
-
-
-def _decide(model: Scorer, plan: _Plan, read: list[_Part], rules: SeverityRules | None) -> Judgement:
-    whole, near = read[0], read[1:1 + len(plan.near)]
-    pieces = [whole, *read[1:]]
-    prepared = lexicon.prepare(plan.text)
+    if not isinstance(text, str) or not text.strip():
+        return _empty(rules, model)
+    text, focus = segments.cap(text, focus)
+    naming = segments.around(text, focus)  # the sentences that mention the school
+    texts = [text, *(naming or segments.chunks(text))]  # all of a post's parts in one read
+    pieces = [_Part(t, vector, probs) for t, (vector, probs) in zip(texts, model.read(texts))]
+    whole, near = pieces[0], pieces[1:1 + len(naming)]
+    prepared = lexicon.prepare(text)
 
     tone, scores, why = _tone(model, whole, near, prepared)
     raised = _model_concerns(model, pieces, prepared, tone, scores, why)
