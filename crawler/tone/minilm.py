@@ -33,6 +33,7 @@ class MissingExtra(RuntimeError):
     """The MiniLM backend was asked for but its packages are not installed."""
 
 
+@lru_cache(maxsize=1)
 def _imports():
     try:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
